@@ -1,0 +1,94 @@
+"""Developer sessions. The whole check, as README and .ci/run give it:
+
+    pip install nox && nox -s lint typing codegen tests
+
+(`nox` alone runs the same four, in that order; add `-r` to reuse the virtualenvs between
+runs). Every session runs on the interpreter that runs nox, in a virtualenv of its own, so
+a fresh machine needs only Python and pip. `nox -s codegen -- write` regenerates the sync
+trees with the pinned tools (plain `python -m codegen` does the same with yours).
+
+Rules: tools whose output is compared byte for byte are pinned: ruff formats the generated
+sync trees, so the ruff that writes them and the ruff that checks them must agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+# virtualenv ships with nox, so no other tool is needed; stdlib venv would also work, slower.
+nox.options.default_venv_backend = "virtualenv"
+nox.options.sessions = ["lint", "typing", "codegen", "tests"]
+nox.options.error_on_external_run = True
+
+ROOT = Path(__file__).resolve().parent
+
+RUFF = "ruff==0.17.6"
+MYPY = "mypy==2.4.1"
+# unasync imports setuptools when it is imported, and newer venvs no longer carry it.
+CODEGEN_DEPS = [RUFF, "unasync==0.6.0", "tokenize-rt>=6", "setuptools"]
+TEST_DEPS = [
+    "pytest",
+    "pytest-cov",
+    "anyio",
+    "trio",
+    "trustme",
+    "uvicorn",
+    "hypercorn",
+    "hypothesis",
+    "h2",
+    "brotli",
+    "zstandard",
+    "socksio",
+    *CODEGEN_DEPS,  # tests/test_codegen.py runs the generator
+]
+
+
+def _present(*paths: str) -> list[str]:
+    # An empty folder (bench/ before it has files) does not exist in a fresh clone.
+    return [path for path in paths if (ROOT / path).exists()]
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over everything written in Python."""
+    session.install(RUFF)
+    paths = _present("src", "tests", "codegen", "bench", "noxfile.py")
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
+
+
+@nox.session(name="typing")
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package, the tests, the generator and this file."""
+    session.install("-e", ".[all]", *TEST_DEPS, MYPY, "nox")
+    # Module names come from the paths (src/ via mypy_path): tests/_async/x.py and
+    # tests/_sync/x.py are tests._async.x and tests._sync.x, never two modules named x.
+    paths = _present("src", "tests", "codegen", "noxfile.py")
+    session.run("mypy", "--strict", "--explicit-package-bases", *paths)
+
+
+@nox.session
+def codegen(session: nox.Session) -> None:
+    """Check that the sync trees match their async sources (`-- write` regenerates)."""
+    session.install(*CODEGEN_DEPS)
+    if session.posargs == ["write"]:
+        session.run("python", "-m", "codegen")
+    else:
+        session.run("python", "-m", "codegen", "--check", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """pytest with a coverage report; arguments after `--` go to pytest."""
+    session.install("-e", ".[all]", *TEST_DEPS)
+    # `python -m pytest` puts the checkout on sys.path: tests import `tests.*` helpers.
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "--cov",
+        "--cov-report=term-missing:skip-covered",
+        *session.posargs,
+    )

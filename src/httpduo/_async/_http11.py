@@ -1,0 +1,255 @@
+"""One HTTP/1.1 connection: a network stream driven through a sans-I/O codec.
+
+Rules:
+- The pool lends a connection to one request at a time; this class never locks.
+- All protocol state lives in the codec (`_codecs/`); this class only moves bytes
+  between the codec and the stream, under the request's read/write timeouts.
+- State changes happen before I/O, so a cancellation at any point of I/O leaves the
+  connection either reusable (response fully read) or closed — never half-used.
+- A server that answers before the request body is sent (413, 401...) wins: a write
+  error while sending the body is only raised if no response can be read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Final, Optional
+
+from httpduo._backends.base import AsyncNetworkBackend, AsyncNetworkStream
+from httpduo._codecs.base import END, NEED_DATA, CodecEvent, HTTP11Codec, ResponseHead
+from httpduo._codecs.h11 import H11Codec
+from httpduo._models._exceptions import RemoteProtocolError, RequestError, WriteError
+from httpduo._models._headers import Headers
+from httpduo._models._requests import Request
+from httpduo._models._responses import Response
+from httpduo._models._streams import AsyncByteStream
+
+from ._trace import AsyncTrace
+
+__all__ = ["AsyncHTTP11Connection"]
+
+logger = logging.getLogger("httpduo.http11")
+
+READ_SIZE: Final = 64 * 1024
+
+_NEW, _ACTIVE, _IDLE, _CLOSED = 0, 1, 2, 3
+_STATE_NAMES: Final = ("NEW", "ACTIVE", "IDLE", "CLOSED")
+
+
+class AsyncHTTP11Connection:
+    """Sends requests over one established stream, one at a time."""
+
+    def __init__(
+        self,
+        stream: AsyncNetworkStream,
+        backend: AsyncNetworkBackend,
+        *,
+        keepalive_expiry: Optional[float] = None,
+        codec: Optional[HTTP11Codec] = None,
+    ) -> None:
+        self._stream = stream
+        self._backend = backend
+        self._keepalive_expiry = keepalive_expiry
+        self._codec = codec if codec is not None else H11Codec()
+        self._state = _NEW
+        self._expire_at: Optional[float] = None
+        self._request_count = 0
+        # Whether any byte of the current response arrived: a reused connection that
+        # fails before that was most likely closed by the server while idle.
+        self.response_started = False
+
+    @property
+    def request_count(self) -> int:
+        """How many requests this connection has carried, the current one included."""
+        return self._request_count
+
+    async def handle_async_request(self, request: Request) -> Response:
+        """Send `request` and return the response with its body still to be read."""
+        if self._state not in (_NEW, _IDLE):
+            raise RuntimeError(f"HTTP/1.1 connection is {_STATE_NAMES[self._state]}, not idle")
+        self._state = _ACTIVE
+        self._expire_at = None
+        self._request_count += 1
+        self.response_started = False
+        timeouts = request.extensions.get("timeout") or {}
+        write_timeout = timeouts.get("write")
+        read_timeout = timeouts.get("read")
+        try:
+            async with AsyncTrace("http11.send_request_headers", logger, request):
+                await self._send_request_head(request, write_timeout)
+            write_error: Optional[WriteError] = None
+            async with AsyncTrace("http11.send_request_body", logger, request):
+                try:
+                    await self._send_request_body(request, write_timeout)
+                except WriteError as exc:
+                    write_error = exc
+            async with AsyncTrace("http11.receive_response_headers", logger, request) as trace:
+                try:
+                    head = await self._receive_response_head(read_timeout)
+                except Exception:
+                    if write_error is not None:
+                        raise write_error from None
+                    raise
+                trace.return_value = (head.http_version, head.status_code, head.reason)
+        except BaseException:
+            await self._close_after_failure(request)
+            raise
+        return Response(
+            head.status_code,
+            headers=Headers._from_raw(head.headers),
+            stream=HTTP11ResponseStream(self, request, read_timeout),
+            extensions={
+                "http_version": head.http_version,
+                "reason_phrase": head.reason,
+                "network_stream": self._stream,
+            },
+        )
+
+    async def _send_request_head(self, request: Request, timeout: Optional[float]) -> None:
+        data = self._codec.encode_request_head(
+            request.method.encode("ascii"), request.url.raw_path, request.headers.raw
+        )
+        await self._stream.write(data, timeout)
+
+    async def _send_request_body(self, request: Request, timeout: Optional[float]) -> None:
+        stream = request.stream
+        if not isinstance(stream, AsyncByteStream):
+            raise RuntimeError(
+                f"{type(self).__name__} cannot send a request body of type "
+                f"{type(stream).__name__}: pass bytes, or an iterable of the client's kind."
+            )
+        encode_body = self._codec.encode_body
+        async for chunk in stream:
+            if chunk:
+                await self._stream.write(encode_body(chunk), timeout)
+        end = self._codec.encode_end()
+        if end:
+            await self._stream.write(end, timeout)
+
+    async def _receive_event(self, timeout: Optional[float]) -> CodecEvent:
+        codec = self._codec
+        while True:
+            event = codec.next_event()
+            if event is not NEED_DATA:
+                return event
+            data = await self._stream.read(READ_SIZE, timeout)
+            if data:
+                self.response_started = True
+            codec.feed(data)
+
+    async def _receive_response_head(self, timeout: Optional[float]) -> ResponseHead:
+        while True:
+            event = await self._receive_event(timeout)
+            if not isinstance(event, ResponseHead):
+                raise RemoteProtocolError(f"Expected a response head from server, got {event!r}")
+            # Interim 1xx responses (100 Continue, 103 Early Hints) are not the answer;
+            # 101 is, since the connection now speaks another protocol.
+            if event.status_code >= 200 or event.status_code == 101:
+                return event
+
+    async def _receive_body_chunk(self, timeout: Optional[float]) -> Optional[bytes]:
+        """The next piece of the response body, or None at its end."""
+        event = await self._receive_event(timeout)
+        if event is END:
+            return None
+        if isinstance(event, bytes):
+            return event
+        raise RemoteProtocolError(f"Unexpected event in response body: {event!r}")
+
+    async def _response_closed(self) -> None:
+        if self._state != _ACTIVE:
+            return
+        if self._codec.reusable():
+            self._codec.start_next_cycle()
+            self._state = _IDLE
+            if self._keepalive_expiry is not None:
+                self._expire_at = self._backend.time() + self._keepalive_expiry
+        else:
+            await self.aclose()
+
+    async def _close_after_failure(self, request: Request) -> None:
+        async with AsyncTrace("http11.response_closed", logger, request):
+            await self.aclose()
+
+    # ---- what the pool asks --------------------------------------------------------
+
+    def is_available(self) -> bool:
+        """Ready for a new request right now."""
+        return self._state == _IDLE or self._state == _NEW
+
+    def is_idle(self) -> bool:
+        return self._state == _IDLE
+
+    def is_closed(self) -> bool:
+        return self._state == _CLOSED
+
+    def keepalive_expired(self, now: float) -> bool:
+        """Idle for longer than the keep-alive expiry (a clock check, no syscall)."""
+        return self._state == _IDLE and self._expire_at is not None and now >= self._expire_at
+
+    def has_expired(self, now: float) -> bool:
+        """Idle past the keep-alive expiry, or dropped by the server while idle.
+
+        A readable idle socket means the server closed it (EOF) or broke the protocol
+        by talking out of turn; either way it must not carry another request.
+        """
+        if self._state == _CLOSED:
+            return True
+        if self._state != _IDLE:
+            return False
+        if self._expire_at is not None and now >= self._expire_at:
+            return True
+        return bool(self._stream.get_extra_info("is_readable"))
+
+    def info(self) -> str:
+        return f"HTTP/1.1, {_STATE_NAMES[self._state]}, Request Count: {self._request_count}"
+
+    async def aclose(self) -> None:
+        """Close the connection; safe to call more than once."""
+        if self._state == _CLOSED:
+            return
+        self._state = _CLOSED
+        await self._stream.aclose()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} [{self.info()}]>"
+
+
+class HTTP11ResponseStream(AsyncByteStream):
+    """The body of one HTTP/1.1 response, read straight off the connection."""
+
+    def __init__(
+        self, connection: AsyncHTTP11Connection, request: Request, timeout: Optional[float]
+    ) -> None:
+        self._connection = connection
+        self._request = request
+        self._timeout = timeout
+        self._closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        connection = self._connection
+        try:
+            async with AsyncTrace("http11.receive_response_body", logger, self._request):
+                while not self._closed:
+                    chunk = await connection._receive_body_chunk(self._timeout)
+                    if chunk is None:
+                        break
+                    yield chunk
+        except BaseException as exc:
+            # Failed or cancelled mid-body: the connection's framing is lost.
+            if isinstance(exc, RequestError) and exc._request is None:
+                exc._request = self._request
+            self._closed = True
+            await connection._close_after_failure(self._request)
+            raise
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        async with AsyncTrace("http11.response_closed", logger, self._request):
+            await self._connection._response_closed()
+
+    def get_extra_info(self, name: str) -> Any:
+        return self._connection._stream.get_extra_info(name)

@@ -1,0 +1,397 @@
+"""The connection pool: lends connections to requests within `Limits`.
+
+Rules:
+- Decide under the lock, do I/O outside it. Every locked section is synchronous (no
+  I/O inside), it returns the connections to close, and they are closed after.
+- Idle connections are indexed by origin, so finding one never scans the pool.
+  Reuse is LIFO (the warmest socket first); eviction takes the oldest idle one.
+- Waiters are served FIFO: a request that finds no idle connection for its origin and
+  no free slot queues, and a slot freed later goes to the oldest waiter.
+- Cancellation-safe: a request cancelled while waiting, connecting, sending or reading
+  gives back whatever it held — a waiter slot, a connection being opened, a
+  connection mid-response (closed, since its framing is lost).
+- A request that fails on a reused keep-alive connection before any response byte
+  arrived is retried once on a fresh connection when its method is idempotent and
+  its body can be sent again: the server most likely closed the idle connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+from typing import Final, Optional, Union
+
+from httpduo._backends.base import AsyncEvent, AsyncNetworkBackend
+from httpduo._backends.mutex import AsyncMutex
+from httpduo._models._exceptions import (
+    PoolTimeout,
+    ReadError,
+    RemoteProtocolError,
+    UnsupportedProtocol,
+    WriteError,
+)
+from httpduo._models._requests import Request
+from httpduo._models._responses import Response
+from httpduo._models._streams import AsyncByteStream, ByteStream
+
+from ._base_transport import AsyncBaseTransport
+from ._connection import AsyncHTTPConnection, Origin, SocketOption
+
+__all__ = ["AsyncConnectionPool"]
+
+logger = logging.getLogger("httpduo.pool")
+
+DEFAULT_PORTS: Final = {b"http": 80, b"https": 443, b"ws": 80, b"wss": 443}
+IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+
+
+class _Waiter:
+    """A request queued for a connection; the pool hands it one and sets the event."""
+
+    __slots__ = ("connection", "event", "origin")
+
+    def __init__(self, origin: Origin, event: AsyncEvent) -> None:
+        self.origin = origin
+        self.event = event
+        self.connection: Optional[AsyncHTTPConnection] = None
+
+
+def _default_backend() -> AsyncNetworkBackend:
+    # Imported here so that `import httpduo` never imports anyio.
+    from httpduo._backends.anyio import AnyIOBackend
+
+    return AnyIOBackend()
+
+
+class AsyncConnectionPool(AsyncBaseTransport):
+    """A pool of HTTP connections, shared by the requests of one transport."""
+
+    def __init__(
+        self,
+        ssl_context: Optional[ssl.SSLContext] = None,
+        *,
+        max_connections: Optional[int] = 10,
+        max_keepalive_connections: Optional[int] = None,
+        keepalive_expiry: Optional[float] = None,
+        http1: bool = True,
+        http2: bool = False,
+        retries: int = 0,
+        local_address: Optional[str] = None,
+        uds: Optional[str] = None,
+        socket_options: Optional[Iterable[SocketOption]] = None,
+        network_backend: Optional[AsyncNetworkBackend] = None,
+    ) -> None:
+        self._ssl_context = ssl_context
+        self._max_connections = max_connections
+        self._max_keepalive = max_keepalive_connections
+        self._keepalive_expiry = keepalive_expiry
+        self._http1 = http1
+        self._http2 = http2
+        self._retries = retries
+        self._local_address = local_address
+        self._uds = uds
+        self._socket_options = None if socket_options is None else list(socket_options)
+        self._backend = network_backend
+        self._lock = AsyncMutex()
+        # Every connection the pool owns: connecting, active and idle.
+        self._connections: dict[AsyncHTTPConnection, None] = {}
+        # Idle connections per origin (LIFO) and in idle order across origins (FIFO).
+        self._idle: dict[Origin, list[AsyncHTTPConnection]] = {}
+        self._idle_order: dict[AsyncHTTPConnection, None] = {}
+        self._waiters: deque[_Waiter] = deque()
+        self._closed = False
+
+    # ---- introspection -------------------------------------------------------------
+
+    @property
+    def connections(self) -> list[AsyncHTTPConnection]:
+        """A snapshot of the pool's connections (for tests and debugging)."""
+        with self._lock:
+            return list(self._connections)
+
+    @property
+    def num_waiting(self) -> int:
+        """How many requests are queued waiting for a connection."""
+        return len(self._waiters)
+
+    def _get_backend(self) -> AsyncNetworkBackend:
+        if self._backend is None:
+            self._backend = _default_backend()
+        return self._backend
+
+    # ---- the request path ----------------------------------------------------------
+
+    async def handle_async_request(self, request: Request) -> Response:
+        url = request.url
+        scheme = url.raw_scheme
+        if scheme not in (b"http", b"https"):
+            if not scheme:
+                raise UnsupportedProtocol(
+                    "Request URL is missing an 'http://' or 'https://' protocol."
+                )
+            raise UnsupportedProtocol(
+                f"Request URL has an unsupported protocol '{url.scheme}://'."
+            )
+        host = url.raw_host
+        if not host:
+            raise UnsupportedProtocol(f"Request URL {str(url)!r} has no host.")
+        port = url.port or DEFAULT_PORTS[scheme]
+        origin: Origin = (scheme, host, port)
+        timeouts = request.extensions.get("timeout") or {}
+        backend = self._get_backend()
+
+        retried = False
+        while True:
+            connection = await self._acquire(origin, timeouts.get("pool"), backend)
+            try:
+                response = await connection.handle_async_request(request)
+            except BaseException as exc:
+                await self._release(connection)
+                if not retried and self._should_retry(connection, request, exc):
+                    retried = True
+                    logger.debug("retrying %r on a new connection after %r", request, exc)
+                    continue
+                raise
+            response.stream = PoolResponseStream(response.stream, self, connection)
+            return response
+
+    @staticmethod
+    def _should_retry(
+        connection: AsyncHTTPConnection, request: Request, exc: BaseException
+    ) -> bool:
+        return (
+            isinstance(exc, (ReadError, WriteError, RemoteProtocolError))
+            and connection.request_count > 1
+            and not connection.response_started
+            and request.method in IDEMPOTENT_METHODS
+            and isinstance(request.stream, ByteStream)
+        )
+
+    async def _acquire(
+        self, origin: Origin, timeout: Optional[float], backend: AsyncNetworkBackend
+    ) -> AsyncHTTPConnection:
+        deadline = None if timeout is None else backend.time() + timeout
+        while True:
+            to_close: list[AsyncHTTPConnection] = []
+            with self._lock:
+                if self._closed:
+                    raise RuntimeError("The connection pool was closed; no more requests.")
+                lease = self._lease_or_queue(origin, backend, to_close)
+            await self._close_connections(to_close)
+
+            if isinstance(lease, _Waiter):
+                remaining = None if deadline is None else max(deadline - backend.time(), 0.0)
+                connection = await self._wait(lease, remaining, timeout)
+            else:
+                connection = lease
+
+            # Liveness is checked outside the lock: it asks the socket.
+            if connection.is_idle() and connection.has_expired(backend.time()):
+                with self._lock:
+                    self._forget(connection)
+                    to_close = self._assign_waiters(backend)
+                to_close.append(connection)
+                await self._close_connections(to_close)
+                continue
+            return connection
+
+    def _lease_or_queue(
+        self, origin: Origin, backend: AsyncNetworkBackend, to_close: list[AsyncHTTPConnection]
+    ) -> Union[AsyncHTTPConnection, _Waiter]:
+        """Under the lock: an idle connection for `origin`, a new one if a slot is free
+        and nobody queues ahead, or else a place in the queue."""
+        connection = self._pop_idle(origin, backend.time(), to_close)
+        if connection is None and not self._waiters:
+            connection = self._new_connection(origin, backend, to_close)
+        if connection is not None:
+            return connection
+        waiter = _Waiter(origin, backend.create_event())
+        self._waiters.append(waiter)
+        return waiter
+
+    async def _wait(
+        self, waiter: _Waiter, remaining: Optional[float], timeout: Optional[float]
+    ) -> AsyncHTTPConnection:
+        """Wait in the queue until the pool hands `waiter` a connection."""
+        try:
+            if not await waiter.event.wait(remaining):
+                raise PoolTimeout(
+                    f"Timed out after {timeout}s waiting for a connection from the "
+                    f"pool (max_connections={self._max_connections})."
+                )
+        except BaseException:
+            await self._abandon(waiter)
+            raise
+        if waiter.connection is None:
+            raise RuntimeError("The connection pool was closed while waiting.")
+        return waiter.connection
+
+    def _pop_idle(
+        self, origin: Origin, now: float, to_close: list[AsyncHTTPConnection]
+    ) -> Optional[AsyncHTTPConnection]:
+        idle = self._idle.get(origin)
+        while idle:
+            connection = idle.pop()
+            del self._idle_order[connection]
+            if connection.keepalive_expired(now):
+                self._forget(connection)
+                to_close.append(connection)
+                continue
+            return connection
+        return None
+
+    def _new_connection(
+        self, origin: Origin, backend: AsyncNetworkBackend, to_close: list[AsyncHTTPConnection]
+    ) -> Optional[AsyncHTTPConnection]:
+        if self._max_connections is not None and len(self._connections) >= self._max_connections:
+            if not self._idle_order:
+                return None
+            # Full, but an idle connection to another origin can make room.
+            oldest = next(iter(self._idle_order))
+            self._forget(oldest)
+            to_close.append(oldest)
+        connection = AsyncHTTPConnection(
+            origin,
+            backend,
+            ssl_context=self._ssl_context,
+            keepalive_expiry=self._keepalive_expiry,
+            http1=self._http1,
+            http2=self._http2,
+            retries=self._retries,
+            local_address=self._local_address,
+            uds=self._uds,
+            socket_options=self._socket_options,
+        )
+        self._connections[connection] = None
+        return connection
+
+    def _forget(self, connection: AsyncHTTPConnection) -> None:
+        """Under the lock: drop every reference the pool holds to `connection`."""
+        self._connections.pop(connection, None)
+        if connection in self._idle_order:
+            del self._idle_order[connection]
+            idle = self._idle[connection.origin]
+            idle.remove(connection)
+            if not idle:
+                del self._idle[connection.origin]
+
+    def _assign_waiters(self, backend: AsyncNetworkBackend) -> list[AsyncHTTPConnection]:
+        """Under the lock: hand idle connections and free slots to waiters, FIFO."""
+        to_close: list[AsyncHTTPConnection] = []
+        if not self._waiters:
+            return to_close
+        now = backend.time()
+        blocked = False
+        for waiter in list(self._waiters):
+            connection = self._pop_idle(waiter.origin, now, to_close)
+            # Once the oldest waiter cannot get a slot, later ones may still take an
+            # idle connection of their own origin, but never a slot ahead of it.
+            if connection is None and not blocked:
+                connection = self._new_connection(waiter.origin, backend, to_close)
+                blocked = connection is None
+            if connection is not None:
+                self._waiters.remove(waiter)
+                waiter.connection = connection
+                waiter.event.set()
+        return to_close
+
+    async def _abandon(self, waiter: _Waiter) -> None:
+        """A waiter gave up (timeout, cancellation): undo whatever it was given."""
+        backend = self._get_backend()
+        with self._lock:
+            connection = waiter.connection
+            if connection is None:
+                self._waiters.remove(waiter)
+                return
+            to_close = self._checkin(connection, backend)
+        await self._close_connections(to_close)
+
+    async def _release(self, connection: AsyncHTTPConnection) -> None:
+        """A request is done with `connection` (its response closed, or it failed)."""
+        backend = self._get_backend()
+        with self._lock:
+            to_close = self._checkin(connection, backend)
+        await self._close_connections(to_close)
+
+    def _checkin(
+        self, connection: AsyncHTTPConnection, backend: AsyncNetworkBackend
+    ) -> list[AsyncHTTPConnection]:
+        """Under the lock: return a lent connection, then serve the waiters."""
+        to_close: list[AsyncHTTPConnection] = []
+        if connection not in self._connections:
+            # Already forgotten: the pool was closed meanwhile and closed it too.
+            return to_close
+        if connection.is_idle() and not self._closed:
+            self._idle.setdefault(connection.origin, []).append(connection)
+            self._idle_order[connection] = None
+            if self._max_keepalive is not None and len(self._idle_order) > self._max_keepalive:
+                oldest = next(iter(self._idle_order))
+                self._forget(oldest)
+                to_close.append(oldest)
+        else:
+            # Closed, failed, mid-response, or never connected (its request gave up
+            # before opening it): the slot is freed and the next waiter opens its own.
+            self._forget(connection)
+            to_close.append(connection)
+        to_close.extend(self._assign_waiters(backend))
+        return to_close
+
+    @staticmethod
+    async def _close_connections(connections: list[AsyncHTTPConnection]) -> None:
+        for connection in connections:
+            await connection.aclose()
+
+    async def aclose(self) -> None:
+        """Close every connection; requests in flight fail, waiting ones get errors."""
+        with self._lock:
+            self._closed = True
+            to_close = list(self._connections)
+            self._connections.clear()
+            self._idle.clear()
+            self._idle_order.clear()
+            waiters = list(self._waiters)
+            self._waiters.clear()
+        for waiter in waiters:
+            waiter.event.set()  # wakes with connection None: _acquire raises below
+        await self._close_connections(to_close)
+
+    def __repr__(self) -> str:
+        with self._lock:
+            active = sum(1 for c in self._connections if not c.is_idle())
+            idle = len(self._idle_order)
+        return (
+            f"<{type(self).__name__} [Requests: {len(self._waiters)} waiting, "
+            f"Connections: {active} active, {idle} idle]>"
+        )
+
+
+class PoolResponseStream(AsyncByteStream):
+    """Wraps a response body so the connection returns to the pool when it is closed."""
+
+    def __init__(
+        self, stream: object, pool: AsyncConnectionPool, connection: AsyncHTTPConnection
+    ) -> None:
+        assert isinstance(stream, AsyncByteStream)
+        self._stream = stream
+        self._pool = pool
+        self._connection = connection
+        self._closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._stream:
+                yield chunk
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._stream.aclose()
+        finally:
+            await self._pool._release(self._connection)

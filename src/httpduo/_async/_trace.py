@@ -1,0 +1,71 @@
+"""Tracing and debug logging: one mechanism for both.
+
+A step of the transport (`connection.connect_tcp`, `http11.send_request_headers`, ...)
+runs inside `AsyncTrace(name, logger, request)`. It emits `<name>.started`, then
+`<name>.complete` or `<name>.failed` to the request's `trace` extension callback and, at
+DEBUG level, to the given `httpduo.*` logger. When neither listens, a step costs two
+attribute checks.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from types import TracebackType
+from typing import Any, Optional
+
+from httpduo._models._requests import Request
+
+__all__ = ["AsyncTrace"]
+
+
+class AsyncTrace:
+    """Context manager reporting one named step of handling a request."""
+
+    __slots__ = ("_callback", "_debug", "_info", "_logger", "_name", "return_value")
+
+    def __init__(
+        self,
+        name: str,
+        logger: logging.Logger,
+        request: Optional[Request] = None,
+        info: Optional[dict[str, Any]] = None,
+    ) -> None:
+        self._name = name
+        self._logger = logger
+        self._info = info or {}
+        self._callback = None if request is None else request.extensions.get("trace")
+        self._debug = logger.isEnabledFor(logging.DEBUG)
+        # Set by the traced code to report what the step produced (e.g. the stream).
+        self.return_value: Any = None
+
+    async def _emit(self, event: str, info: dict[str, Any]) -> None:
+        if self._debug:
+            if info:
+                details = " ".join(f"{key}={value!r}" for key, value in info.items())
+                self._logger.debug("%s.%s %s", self._name, event, details)
+            else:
+                self._logger.debug("%s.%s", self._name, event)
+        if self._callback is not None:
+            result = self._callback(f"{self._name}.{event}", info)
+            # The callback may be a plain function or a coroutine function.
+            if inspect.isawaitable(result):
+                result = await result
+
+    async def __aenter__(self) -> AsyncTrace:
+        if self._debug or self._callback is not None:
+            await self._emit("started", self._info)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        if self._debug or self._callback is not None:
+            if exc_value is None:
+                info = {} if self.return_value is None else {"return_value": self.return_value}
+                await self._emit("complete", info)
+            else:
+                await self._emit("failed", {"exception": exc_value})

@@ -1,0 +1,95 @@
+"""The HTTP/1.1 codec interface and the events it produces.
+
+Rules:
+- A codec is a state machine for ONE connection, client side. It never performs I/O.
+- `encode_*` turn the request into bytes to write; `feed` takes bytes read (b"" for
+  EOF) and `next_event` hands back, in order: zero or more informational heads
+  (1xx, `ResponseHead.status_code < 200`), one final `ResponseHead`, body `bytes`
+  chunks, then `END`. When more input is needed it returns `NEED_DATA`.
+- Errors from the peer raise `RemoteProtocolError` with the parser's reason; misuse by
+  us raises `LocalProtocolError`. After an error the codec is unusable.
+- `reusable()` is the keep-alive verdict once `END` was seen; `start_next_cycle()`
+  resets the codec for the next request on the same connection.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from typing import Final, Union
+
+__all__ = ["END", "NEED_DATA", "CodecEvent", "HTTP11Codec", "ResponseHead"]
+
+
+class _Sentinel:
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+NEED_DATA: Final = _Sentinel("NEED_DATA")
+END: Final = _Sentinel("END")
+
+
+class ResponseHead:
+    """A parsed response status line and header block."""
+
+    __slots__ = ("headers", "http_version", "reason", "status_code")
+
+    def __init__(
+        self,
+        status_code: int,
+        reason: bytes,
+        http_version: bytes,
+        headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        self.status_code = status_code
+        self.reason = reason
+        self.http_version = http_version
+        self.headers = headers
+
+    def __repr__(self) -> str:
+        return f"<ResponseHead {self.status_code} {self.reason!r} {self.http_version!r}>"
+
+
+CodecEvent = Union[ResponseHead, bytes, _Sentinel]
+
+
+class HTTP11Codec(abc.ABC):
+    """One client-side HTTP/1.1 connection's protocol state."""
+
+    name: str = "abstract"
+
+    @abc.abstractmethod
+    def encode_request_head(
+        self, method: bytes, target: bytes, headers: Sequence[tuple[bytes, bytes]]
+    ) -> bytes:
+        """Serialise the request line and headers; framing comes from the headers."""
+
+    @abc.abstractmethod
+    def encode_body(self, data: bytes) -> bytes:
+        """Frame one chunk of request body (chunked encoding when the head asked)."""
+
+    @abc.abstractmethod
+    def encode_end(self) -> bytes:
+        """Finish the request body (the last-chunk for chunked encoding)."""
+
+    @abc.abstractmethod
+    def feed(self, data: bytes) -> None:
+        """Hand over bytes read from the network; b"" means the peer closed."""
+
+    @abc.abstractmethod
+    def next_event(self) -> CodecEvent:
+        """The next response event, or `NEED_DATA`."""
+
+    @abc.abstractmethod
+    def reusable(self) -> bool:
+        """Whether the connection may carry another request (after `END`)."""
+
+    @abc.abstractmethod
+    def start_next_cycle(self) -> None:
+        """Reset for the next request/response on the same connection."""

@@ -1,0 +1,726 @@
+"""`Response`: an HTTP response as the client hands it back (httpx 0.28 API).
+
+Rules of this module:
+- Cheap to create: a transport builds one per request from a status, headers and a
+  stream. Nothing is parsed up front: content decoders are built when the body is read,
+  `Set-Cookie` only when `.cookies` is asked for, `Link` only when `.links` is.
+- A response built from `content=`/`text=`/`html=`/`json=` is read at once (it is closed
+  and `.content` works); one built from `stream=` must be read or iterated.
+- The raw stream is iterated at most once. Iterating it to the end closes the response
+  (so a transport gets its connection back); `close()`/`aclose()` are idempotent.
+- Sync methods need a `SyncByteStream`, async methods an `AsyncByteStream`; the wrong
+  kind is a `RuntimeError` naming the methods to use instead.
+- Models never read clocks: `elapsed` is set by the client when the response is closed.
+- Pickling keeps the status, headers, request, history and content (if read); the
+  stream does not survive, so an unread unpickled response is closed.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime
+import functools
+import json as jsonlib
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+
+from ._content import encode_response
+from ._decoders import (
+    ByteChunker,
+    ContentDecoder,
+    IdentityDecoder,
+    LineDecoder,
+    TextChunker,
+    TextDecoder,
+    get_content_decoder,
+)
+from ._exceptions import (
+    HTTPStatusError,
+    RequestError,
+    ResponseNotRead,
+    StreamClosed,
+    StreamConsumed,
+)
+from ._headers import Headers
+from ._status_codes import codes
+from ._streams import AsyncByteStream, ByteStream, SyncByteStream, UnattachedStream
+from ._types import HeaderTypes, ResponseContent, ResponseExtensions
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._cookies import Cookies
+    from ._requests import Request
+    from ._urls import URL
+
+__all__ = ["Response", "autodetect_encoding"]
+
+DefaultEncoding = Union[str, Callable[[bytes], Optional[str]]]
+
+# Statuses that send the client elsewhere when they carry a Location header (300 and 304
+# are redirections without a single target).
+_REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
+
+_CHARSET = re.compile(r';\s*charset\s*=\s*(?:"([^"]*)"|([^\s;]*))', re.IGNORECASE)
+
+# Link header (RFC 8288): `<url>; name=value; name="quoted", <url2>...`.
+_LINK_TARGET = re.compile(r"[\s,]*<([^>]*)>")
+_LINK_PARAM = re.compile(r'\s*;\s*([^\s=;,]+)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"|([^;,]*)))?')
+_QUOTED_PAIR = re.compile(r"\\(.)")
+
+_SYNC_ON_ASYNC = (
+    "Attempted to call a sync iterator on an async stream. This response has an async "
+    "stream: use `aread()`, `aiter_bytes()`, `aiter_text()`, `aiter_lines()`, "
+    "`aiter_raw()` and `aclose()`."
+)
+_ASYNC_ON_SYNC = (
+    "Attempted to call an async iterator on a sync stream. This response has a sync "
+    "stream: use `read()`, `iter_bytes()`, `iter_text()`, `iter_lines()`, `iter_raw()` "
+    "and `close()`."
+)
+_SYNC_CLOSE_ON_ASYNC = (
+    "Attempted to call a sync close on an async stream. This response has an async "
+    "stream: use `await response.aclose()`."
+)
+_ASYNC_CLOSE_ON_SYNC = (
+    "Attempted to call an async close on a sync stream. This response has a sync "
+    "stream: use `response.close()`."
+)
+
+
+def autodetect_encoding(content: bytes) -> Optional[str]:
+    """Guess the text encoding of `content` with charset_normalizer (None if it cannot).
+
+    Pass it as `default_encoding=` to decode responses that declare no charset:
+    `httpduo.Client(default_encoding=httpduo.autodetect_encoding)`.
+    """
+    import charset_normalizer  # deferred: only paid for by those who ask for detection
+
+    best = charset_normalizer.from_bytes(content).best()
+    return None if best is None else best.encoding
+
+
+@functools.lru_cache(maxsize=128)
+def _is_known_encoding(name: str) -> bool:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return False
+    return True
+
+
+def _check_chunk_size(chunk_size: Optional[int]) -> None:
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"chunk_size must be a positive integer or None, not {chunk_size!r}")
+
+
+def _parse_links(header: str) -> list[dict[str, str]]:
+    links: list[dict[str, str]] = []
+    position = 0
+    while True:
+        target = _LINK_TARGET.search(header, position)
+        if target is None:
+            return links
+        link = {"url": target.group(1).strip()}
+        position = target.end()
+        while True:
+            param = _LINK_PARAM.match(header, position)
+            if param is None:
+                break
+            position = param.end()
+            quoted, bare = param.group(2), param.group(3)
+            value = (bare or "").strip() if quoted is None else _QUOTED_PAIR.sub(r"\1", quoted)
+            # RFC 8288 section 3.3: a repeated parameter's later occurrences are ignored.
+            link.setdefault(param.group(1).lower(), value)
+        links.append(link)
+
+
+class Response:
+    """An HTTP response: status, headers, body (streamed or read) and metadata."""
+
+    # `__dict__` keeps arbitrary attributes working (httpx allows them); the fields
+    # every response has live in slots.
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_content",
+        "_cookies",
+        "_elapsed",
+        "_encoding",
+        "_encoding_known",
+        "_num_bytes_downloaded",
+        "_request",
+        "_text",
+        "default_encoding",
+        "extensions",
+        "headers",
+        "history",
+        "is_closed",
+        "is_stream_consumed",
+        "next_request",
+        "status_code",
+        "stream",
+    )
+
+    status_code: int
+    headers: Headers
+    stream: Union[SyncByteStream, AsyncByteStream]
+    extensions: dict[str, Any]
+    history: list[Response]
+    next_request: Optional[Request]
+    default_encoding: DefaultEncoding
+    is_closed: bool
+    is_stream_consumed: bool
+    _request: Optional[Request]
+    _content: Optional[bytes]
+    _text: Optional[str]
+    _encoding: Optional[str]
+    _encoding_known: bool
+    _elapsed: Optional[datetime.timedelta]
+    _num_bytes_downloaded: int
+    _cookies: Optional[Cookies]
+
+    def __init__(
+        self,
+        status_code: int,
+        *,
+        headers: Optional[HeaderTypes] = None,
+        content: Optional[ResponseContent] = None,
+        text: Optional[str] = None,
+        html: Optional[str] = None,
+        json: Any = None,
+        stream: Union[SyncByteStream, AsyncByteStream, None] = None,
+        request: Optional[Request] = None,
+        extensions: Optional[ResponseExtensions] = None,
+        history: Optional[list[Response]] = None,
+        default_encoding: DefaultEncoding = "utf-8",
+    ) -> None:
+        self.status_code = status_code
+        self.headers = Headers(headers)
+        self._request = request
+        self.next_request = None
+        self.extensions = {} if extensions is None else dict(extensions)
+        self.history = [] if history is None else list(history)
+        self.default_encoding = default_encoding
+        self._text = None
+        self._encoding = None
+        self._encoding_known = False
+        self._elapsed = None
+        self._num_bytes_downloaded = 0
+        self._cookies = None
+
+        if stream is not None:
+            self.stream = stream
+            self.is_closed = False
+            self.is_stream_consumed = False
+            self._content = None
+            return
+
+        if content is None and text is None and html is None and json is None:
+            body = ByteStream(b"")
+        else:
+            auto_headers, body_stream = encode_response(content, text, html, json)
+            self._add_auto_headers(auto_headers)
+            if not isinstance(body_stream, ByteStream):
+                self.stream = body_stream
+                self.is_closed = False
+                self.is_stream_consumed = False
+                self._content = None
+                return
+            body = body_stream
+
+        # In-memory content: the response is complete from the start.
+        self.stream = body
+        if "content-encoding" in self.headers:
+            self._content = None
+            self.is_closed = False
+            self.is_stream_consumed = False
+            self.read()
+            # A body given in memory was not downloaded: report 0, as httpx does.
+            self._num_bytes_downloaded = 0
+        else:
+            self._content = body._content
+            self.is_closed = True
+            self.is_stream_consumed = True
+
+    def _add_auto_headers(self, auto_headers: dict[str, str]) -> None:
+        header_list = self.headers._list
+        present = {lower for _, lower, _ in header_list}
+        framed = b"content-length" in present or b"transfer-encoding" in present
+        for name, value in auto_headers.items():
+            raw = name.encode("ascii")
+            lower = raw.lower()
+            if lower in present:
+                continue
+            if lower in (b"content-length", b"transfer-encoding"):
+                if framed:  # one framing header only: the caller's, if they gave one
+                    continue
+                framed = True
+            # Values from encode_response are generated, hence valid: no re-validation.
+            header_list.append((raw, lower, value.encode("latin-1")))
+            present.add(lower)
+
+    # -- metadata ----------------------------------------------------------------------
+
+    @property
+    def request(self) -> Request:
+        """The request this response answers; `RuntimeError` if it was never set."""
+        request = self._request
+        if request is None:
+            raise RuntimeError("The request instance has not been set on this response.")
+        return request
+
+    @request.setter
+    def request(self, value: Request) -> None:
+        self._request = value
+
+    @property
+    def url(self) -> URL:
+        """The URL of the request this response answers."""
+        return self.request.url
+
+    @property
+    def elapsed(self) -> datetime.timedelta:
+        """Time from sending the request to closing the response (set by the client)."""
+        elapsed = self._elapsed
+        if elapsed is None:
+            raise RuntimeError(
+                "'.elapsed' may only be accessed after the response has been read or "
+                "closed: the client measures it and sets it then."
+            )
+        return elapsed
+
+    @elapsed.setter
+    def elapsed(self, value: datetime.timedelta) -> None:
+        self._elapsed = value
+
+    @property
+    def http_version(self) -> str:
+        """ "HTTP/1.1", "HTTP/2", ... as the transport reported it."""
+        version = self.extensions.get("http_version")
+        if version is None:
+            return "HTTP/1.1"
+        if isinstance(version, bytes):
+            return version.decode("ascii", errors="ignore")
+        return str(version)
+
+    @property
+    def reason_phrase(self) -> str:
+        """The reason phrase the server sent, else the standard one for the status."""
+        phrase = self.extensions.get("reason_phrase")
+        if phrase is None:
+            return codes.get_reason_phrase(self.status_code)
+        if isinstance(phrase, bytes):
+            return phrase.decode("ascii", errors="ignore")
+        return str(phrase)
+
+    @property
+    def num_bytes_downloaded(self) -> int:
+        """Raw (still encoded) body bytes read from the stream so far."""
+        return self._num_bytes_downloaded
+
+    # -- status ------------------------------------------------------------------------
+
+    @property
+    def is_informational(self) -> bool:
+        """1xx."""
+        return 100 <= self.status_code <= 199
+
+    @property
+    def is_success(self) -> bool:
+        """2xx."""
+        return 200 <= self.status_code <= 299
+
+    @property
+    def is_redirect(self) -> bool:
+        """3xx (see `has_redirect_location` for "is there somewhere to go")."""
+        return 300 <= self.status_code <= 399
+
+    @property
+    def is_client_error(self) -> bool:
+        """4xx."""
+        return 400 <= self.status_code <= 499
+
+    @property
+    def is_server_error(self) -> bool:
+        """5xx."""
+        return 500 <= self.status_code <= 599
+
+    @property
+    def is_error(self) -> bool:
+        """4xx or 5xx."""
+        return 400 <= self.status_code <= 599
+
+    @property
+    def has_redirect_location(self) -> bool:
+        """A 301, 302, 303, 307 or 308 status with a Location header."""
+        return self.status_code in _REDIRECT_STATUSES and "location" in self.headers
+
+    def raise_for_status(self) -> Response:
+        """Raise `HTTPStatusError` unless the status is 2xx; return the response if it is."""
+        request = self._request
+        if request is None:
+            raise RuntimeError(
+                "Cannot call `raise_for_status` as the request instance has not been set "
+                "on this response."
+            )
+        status = self.status_code
+        if 200 <= status <= 299:
+            return self
+        if 100 <= status <= 199:
+            kind = "Informational response"
+        elif 300 <= status <= 399:
+            kind = "Redirect response"
+        elif 400 <= status <= 499:
+            kind = "Client error"
+        elif 500 <= status <= 599:
+            kind = "Server error"
+        else:
+            kind = "Invalid status code"
+        message = f"{kind} '{status} {self.reason_phrase}' for url '{request.url}'"
+        if self.has_redirect_location:
+            message += f"\nRedirect location: '{self.headers['location']}'"
+        message += (
+            "\nFor more information check: "
+            f"https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/{status}"
+        )
+        raise HTTPStatusError(message, request=request, response=self)
+
+    # -- headers-derived ---------------------------------------------------------------
+
+    @property
+    def charset_encoding(self) -> Optional[str]:
+        """The charset of the Content-Type header (lower-cased), or None."""
+        content_type = self.headers.get("content-type")
+        if content_type is None:
+            return None
+        match = _CHARSET.search(content_type)
+        if match is None:
+            return None
+        quoted, bare = match.groups()
+        charset = (quoted if quoted is not None else bare).strip().lower()
+        return charset or None
+
+    @property
+    def encoding(self) -> Optional[str]:
+        """The codec for `.text`: the Content-Type charset if Python knows it, else
+        `default_encoding` (called with the body if it is a callable), else "utf-8".
+
+        May be set (before `.text` is first used) to override the choice.
+        """
+        if self._encoding_known:
+            return self._encoding
+        charset = self.charset_encoding
+        if charset is not None and _is_known_encoding(charset):
+            encoding = charset
+        else:
+            default = self.default_encoding
+            if isinstance(default, str):
+                encoding = default
+            elif self._content is None:
+                # The detector needs the body; until it is read, fall back uncached.
+                return "utf-8"
+            else:
+                encoding = default(self._content) or "utf-8"
+        self._encoding = encoding
+        self._encoding_known = True
+        return encoding
+
+    @encoding.setter
+    def encoding(self, value: Optional[str]) -> None:
+        if self._text is not None:
+            raise ValueError("Setting encoding after `text` has been accessed is not allowed.")
+        self._encoding = value
+        self._encoding_known = True
+
+    @property
+    def links(self) -> dict[str, dict[str, str]]:
+        """The Link header parsed: `{rel or url: {"url": ..., "rel": ..., ...}}`."""
+        header = self.headers.get("link")
+        if not header:
+            return {}
+        links: dict[str, dict[str, str]] = {}
+        for link in _parse_links(header):
+            links[link.get("rel") or link["url"]] = link
+        return links
+
+    @property
+    def cookies(self) -> Cookies:
+        """The cookies this response sets (parsed on first use)."""
+        cookies = self._cookies
+        if cookies is None:
+            from ._cookies import Cookies  # deferred: _cookies refers back to Response
+
+            cookies = Cookies()
+            cookies.extract_cookies(self)
+            self._cookies = cookies
+        return cookies
+
+    # -- body, read --------------------------------------------------------------------
+
+    @property
+    def content(self) -> bytes:
+        """The decoded body; raises `ResponseNotRead` for an unread streaming response."""
+        content = self._content
+        if content is None:
+            raise ResponseNotRead()
+        return content
+
+    @property
+    def text(self) -> str:
+        """The body decoded as text with `.encoding` (undecodable bytes replaced)."""
+        text = self._text
+        if text is None:
+            content = self.content
+            text = content.decode(self.encoding or "utf-8", errors="replace") if content else ""
+            self._text = text
+        return text
+
+    def json(self, **kwargs: Any) -> Any:
+        """The body parsed as JSON (`json.loads(response.content, **kwargs)`).
+
+        JSON is Unicode by definition, so the bytes are decoded as UTF-8/16/32 by
+        detection, not with the Content-Type charset.
+        """
+        return jsonlib.loads(self.content, **kwargs)
+
+    def _content_decoder(self) -> Optional[ContentDecoder]:
+        """The decoder for Content-Encoding, or None when the body is not encoded."""
+        codings = self.headers.get_list("content-encoding")
+        if not codings:
+            return None
+        decoder = get_content_decoder(codings)
+        # identity and unknown codings pass the body through, as httpx does.
+        return None if isinstance(decoder, IdentityDecoder) else decoder
+
+    def read(self) -> bytes:
+        """Read and decode the whole body (once); return it."""
+        content = self._content
+        if content is None:
+            content = self._content = b"".join(self.iter_bytes())
+        return content
+
+    def _attach_request(self, exc: RequestError) -> None:
+        # A decoder or transport stream raising mid-body cannot know the request.
+        request = self._request
+        if request is not None:
+            try:
+                exc.request  # noqa: B018 - probing: raises if unset
+            except RuntimeError:
+                exc.request = request
+
+    def iter_bytes(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
+        """Yield the decoded body, in `chunk_size` pieces if given."""
+        _check_chunk_size(chunk_size)
+        content = self._content
+        if content is not None:
+            if content:
+                size = chunk_size or len(content)
+                for start in range(0, len(content), size):
+                    yield content[start : start + size]
+            return
+        decoder = self._content_decoder()
+        if decoder is None and chunk_size is None:
+            yield from self.iter_raw()
+            return
+        chunker = ByteChunker(chunk_size)
+        try:
+            for raw in self.iter_raw():
+                yield from chunker.decode(raw if decoder is None else decoder.decode(raw))
+            if decoder is not None:
+                yield from chunker.decode(decoder.flush())
+        except RequestError as exc:
+            self._attach_request(exc)
+            raise
+        yield from chunker.flush()
+
+    def iter_text(self, chunk_size: Optional[int] = None) -> Iterator[str]:
+        """Yield the body decoded as text, in `chunk_size` characters if given."""
+        _check_chunk_size(chunk_size)
+        decoder = TextDecoder(self.encoding or "utf-8")
+        chunker = TextChunker(chunk_size)
+        for data in self.iter_bytes():
+            yield from chunker.decode(decoder.decode(data))
+        yield from chunker.decode(decoder.flush())
+        yield from chunker.flush()
+
+    def iter_lines(self) -> Iterator[str]:
+        """Yield the body as text lines, without their line endings."""
+        decoder = LineDecoder()
+        for text in self.iter_text():
+            yield from decoder.decode(text)
+        yield from decoder.flush()
+
+    def iter_raw(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
+        """Yield the body as received (not decoded); closes the response at the end."""
+        _check_chunk_size(chunk_size)
+        if self.is_stream_consumed:
+            raise StreamConsumed()
+        if self.is_closed:
+            raise StreamClosed()
+        stream = self.stream
+        if not isinstance(stream, SyncByteStream):
+            raise RuntimeError(_SYNC_ON_ASYNC)
+        self.is_stream_consumed = True
+        self._num_bytes_downloaded = 0
+        try:
+            if chunk_size is None:
+                for raw in stream:
+                    if raw:
+                        self._num_bytes_downloaded += len(raw)
+                        yield raw
+            else:
+                chunker = ByteChunker(chunk_size)
+                for raw in stream:
+                    self._num_bytes_downloaded += len(raw)
+                    yield from chunker.decode(raw)
+                yield from chunker.flush()
+        except RequestError as exc:
+            self._attach_request(exc)
+            raise
+        self.close()
+
+    def close(self) -> None:
+        """Close the underlying stream (releasing its connection). Idempotent."""
+        stream = self.stream
+        if not isinstance(stream, SyncByteStream):
+            raise RuntimeError(_SYNC_CLOSE_ON_ASYNC)
+        if not self.is_closed:
+            self.is_closed = True
+            try:
+                stream.close()
+            except RequestError as exc:
+                self._attach_request(exc)
+                raise
+
+    # -- body, async -------------------------------------------------------------------
+
+    async def aread(self) -> bytes:
+        """Read and decode the whole body (once); return it."""
+        content = self._content
+        if content is None:
+            content = self._content = b"".join([part async for part in self.aiter_bytes()])
+        return content
+
+    async def aiter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
+        """Yield the decoded body, in `chunk_size` pieces if given."""
+        _check_chunk_size(chunk_size)
+        content = self._content
+        if content is not None:
+            if content:
+                size = chunk_size or len(content)
+                for start in range(0, len(content), size):
+                    yield content[start : start + size]
+            return
+        decoder = self._content_decoder()
+        chunker = ByteChunker(chunk_size)
+        try:
+            async for raw in self.aiter_raw():
+                for chunk in chunker.decode(raw if decoder is None else decoder.decode(raw)):
+                    yield chunk
+            if decoder is not None:
+                for chunk in chunker.decode(decoder.flush()):
+                    yield chunk
+        except RequestError as exc:
+            self._attach_request(exc)
+            raise
+        for chunk in chunker.flush():
+            yield chunk
+
+    async def aiter_text(self, chunk_size: Optional[int] = None) -> AsyncIterator[str]:
+        """Yield the body decoded as text, in `chunk_size` characters if given."""
+        _check_chunk_size(chunk_size)
+        decoder = TextDecoder(self.encoding or "utf-8")
+        chunker = TextChunker(chunk_size)
+        async for data in self.aiter_bytes():
+            for chunk in chunker.decode(decoder.decode(data)):
+                yield chunk
+        for chunk in chunker.decode(decoder.flush()):
+            yield chunk
+        for chunk in chunker.flush():
+            yield chunk
+
+    async def aiter_lines(self) -> AsyncIterator[str]:
+        """Yield the body as text lines, without their line endings."""
+        decoder = LineDecoder()
+        async for text in self.aiter_text():
+            for line in decoder.decode(text):
+                yield line
+        for line in decoder.flush():
+            yield line
+
+    async def aiter_raw(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
+        """Yield the body as received (not decoded); closes the response at the end."""
+        _check_chunk_size(chunk_size)
+        if self.is_stream_consumed:
+            raise StreamConsumed()
+        if self.is_closed:
+            raise StreamClosed()
+        stream = self.stream
+        if not isinstance(stream, AsyncByteStream):
+            raise RuntimeError(_ASYNC_ON_SYNC)
+        self.is_stream_consumed = True
+        self._num_bytes_downloaded = 0
+        chunker = ByteChunker(chunk_size)
+        try:
+            async for raw in stream:
+                self._num_bytes_downloaded += len(raw)
+                for chunk in chunker.decode(raw):
+                    yield chunk
+            for chunk in chunker.flush():
+                yield chunk
+        except RequestError as exc:
+            self._attach_request(exc)
+            raise
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the underlying stream (releasing its connection). Idempotent."""
+        stream = self.stream
+        if not isinstance(stream, AsyncByteStream):
+            raise RuntimeError(_ASYNC_CLOSE_ON_SYNC)
+        if not self.is_closed:
+            self.is_closed = True
+            try:
+                await stream.aclose()
+            except RequestError as exc:
+                self._attach_request(exc)
+                raise
+
+    # -- misc --------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} [{self.status_code} {self.reason_phrase}]>"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(getattr(self, "__dict__", {}))
+        for name in (
+            "status_code",
+            "headers",
+            "history",
+            "next_request",
+            "default_encoding",
+            "is_stream_consumed",
+            "_request",
+            "_content",
+            "_text",
+            "_encoding",
+            "_encoding_known",
+            "_elapsed",
+            "_num_bytes_downloaded",
+        ):
+            state[name] = getattr(self, name)
+        # Extensions may hold connections and callables; keep the two plain-data ones
+        # that `http_version` and `reason_phrase` are read from.
+        state["extensions"] = {
+            key: value
+            for key, value in self.extensions.items()
+            if key in ("http_version", "reason_phrase") and isinstance(value, (bytes, str))
+        }
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+        self.is_closed = True
+        self.stream = UnattachedStream()
+        self._cookies = None

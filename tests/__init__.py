@@ -1,0 +1,1 @@
+"""httpduo test suite (a package so helpers import as tests.*)."""
