@@ -28,9 +28,9 @@ source line (without its newline) BEFORE names are replaced, only in the listed 
   * Same rule as NAMES: every line rule must fire, or `--check` reports it.
   Two-mode tests (tests/_async) are plain anyio-marked tests: `@pytest.mark.anyio` on its
   own line above a test, or `pytestmark = pytest.mark.anyio` for the module (both dropped
-  below). The `anyio_backend` fixture (tests/conftest.py)
-  parametrises them over asyncio and trio; the sync twin has no backend, so a test that
-  reads `anyio_backend` is reported as a leftover unless a line rule maps that use, e.g.
+  below). The `anyio_backend` fixture (tests/conftest.py) parametrises them over asyncio
+  and trio; the sync twin has no backend, so a test that reads `anyio_backend` is
+  reported as a leftover unless a line rule maps that use, e.g.
   `Line(r"(\s*)async def (\w+)\(anyio_backend: str\)(.*)", r"\1async def \2()\3",
   "...", ("tests",))` (patterns see the async source). A test that needs anyio itself
   (task groups, cancel scopes) is not two-mode: it belongs in a single-sided test module
@@ -81,14 +81,20 @@ NAMES: tuple[Name, ...] = (
     Name("AsyncTrace", "Trace", "one traced step of a request (_trace.py)"),
     # -- methods: httpx's async method names and their sync twins ---------------------------
     Name("aclose", "close", "closing: httpx's aclose()/close() pair"),
+    Name("aiter_bytes", "iter_bytes", "response iteration (httpx names)"),
     Name("aiter_raw", "iter_raw", "raw body iteration (httpx names)"),
     Name("aread", "read", "body reading: httpx's aread()/read() pair"),
+    Name("asend", "send", "driving an auth-flow generator: asend() -> send()"),
+    Name("async_auth_flow", "sync_auth_flow", "httpx.Auth's two flow entry points"),
     Name("handle_async_request", "handle_request", "transport entry point (httpx names)"),
     # -- protocols and typing ---------------------------------------------------------------
     Name("AsyncIterator", "Iterator", "async generators are annotated AsyncIterator[...]"),
     Name("__aenter__", "__enter__", "async context manager -> context manager"),
     Name("__aexit__", "__exit__", "async context manager -> context manager"),
     Name("__aiter__", "__iter__", "async iteration -> iteration"),
+    Name("__anext__", "__next__", "first step of an auth-flow generator"),
+    Name("StopAsyncIteration", "StopIteration", "the end of an auth-flow generator"),
+    Name("asynccontextmanager", "contextmanager", "client.stream() is a context manager"),
     Name("arun_concurrently", "run_concurrently", "tests/helpers.py: task group -> threads"),
     Name("asleep", "sleep", "tests/helpers.py: anyio.sleep -> time.sleep"),
     # -- modules ----------------------------------------------------------------------------
@@ -118,10 +124,8 @@ LINES: tuple[Line, ...] = (
 #   Name("AsyncLock", "Lock", "backend primitive (_backends/base.py twins)"),
 #   Name("AsyncSemaphore", "Semaphore", "backend primitive (_backends/base.py twins)"),
 #   Name("AsyncMockBackend", "MockBackend", "_backends/mock.py scripted bytes, both sides"),
-#   Name("aiter_bytes", "iter_bytes", "response iteration (httpx names)"),
 #   Name("aiter_text", "iter_text", "response iteration (httpx names)"),
 #   Name("aiter_lines", "iter_lines", "response iteration (httpx names)"),
-#   Name("async_auth_flow", "sync_auth_flow", "httpx.Auth's two flow entry points"),
 #   Name("AsyncIterable", "Iterable", "typing: async iterables -> iterables"),
 #   Name("__anext__", "__next__", "iteration protocol dunders"),
 #   Name("asynccontextmanager", "contextmanager", "contextlib's decorators"),

@@ -4,11 +4,13 @@ This module is the whole public API: every public name is imported here explicit
 listed in `__all__`. Importing it never imports anyio (the async backend loads lazily).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: it would add a public `annotations` name.
+from ._api import delete, get, head, options, patch, post, put, request, stream
 from ._async._base_transport import AsyncBaseTransport
+from ._async._client import AsyncClient
 from ._async._transport import AsyncHTTPTransport
-from ._models._config import Limits, Proxy, Timeout
+from ._models._auth import Auth, BasicAuth, DigestAuth, FunctionAuth, NetRCAuth
+from ._models._config import USE_CLIENT_DEFAULT, Limits, Proxy, Timeout
 from ._models._cookies import Cookies
 from ._models._exceptions import (
     CloseError,
@@ -48,25 +50,31 @@ from ._models._status_codes import codes
 from ._models._streams import AsyncByteStream, ByteStream, SyncByteStream
 from ._models._urls import URL, QueryParams
 from ._sync._base_transport import BaseTransport
+from ._sync._client import Client
 from ._sync._transport import HTTPTransport
+from ._version import __version__
 
 __title__ = "httpduo"
 __description__ = "An HTTP client for Python with the httpx API, sync and async from one source."
-__version__ = "0.1.0"
 
 __all__ = [
-    "URL",
     "AsyncBaseTransport",
     "AsyncByteStream",
+    "AsyncClient",
     "AsyncHTTPTransport",
+    "Auth",
     "BaseTransport",
+    "BasicAuth",
     "ByteStream",
+    "Client",
     "CloseError",
     "ConnectError",
     "ConnectTimeout",
     "CookieConflict",
     "Cookies",
     "DecodingError",
+    "DigestAuth",
+    "FunctionAuth",
     "HTTPError",
     "HTTPStatusError",
     "HTTPTransport",
@@ -74,6 +82,7 @@ __all__ = [
     "InvalidURL",
     "Limits",
     "LocalProtocolError",
+    "NetRCAuth",
     "NetworkError",
     "PoolTimeout",
     "ProtocolError",
@@ -96,6 +105,8 @@ __all__ = [
     "TimeoutException",
     "TooManyRedirects",
     "TransportError",
+    "URL",
+    "USE_CLIENT_DEFAULT",
     "UnsupportedProtocol",
     "WriteError",
     "WriteTimeout",
@@ -104,6 +115,15 @@ __all__ = [
     "__version__",
     "codes",
     "create_ssl_context",
+    "delete",
+    "get",
+    "head",
+    "options",
+    "patch",
+    "post",
+    "put",
+    "request",
+    "stream",
 ]
 
 # Public classes report `httpduo` as their module, so reprs, pickles and docs show the

@@ -390,3 +390,20 @@ def _basic_auth(auth: Tuple[str, str]) -> str:
 DEFAULT_TIMEOUT_CONFIG = Timeout(timeout=5.0)
 DEFAULT_LIMITS = Limits(max_connections=100, max_keepalive_connections=20)
 DEFAULT_MAX_REDIRECTS = 20
+
+
+class UseClientDefault:
+    """The type of `USE_CLIENT_DEFAULT`: "use the client's setting" for a per-request
+    argument (`auth`, `follow_redirects`, `timeout`), where None has a meaning of its own
+    (e.g. `timeout=None` disables timeouts)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "USE_CLIENT_DEFAULT"
+
+    def __reduce__(self) -> str:
+        return "USE_CLIENT_DEFAULT"
+
+
+USE_CLIENT_DEFAULT = UseClientDefault()

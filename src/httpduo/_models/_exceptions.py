@@ -229,9 +229,7 @@ class StreamClosed(StreamError):
     """The stream was closed before it was read."""
 
     def __init__(self) -> None:
-        super().__init__(
-            "Attempted to read or stream content, but the stream has been closed."
-        )
+        super().__init__("Attempted to read or stream content, but the stream has been closed.")
 
 
 class ResponseNotRead(StreamError):

@@ -11,7 +11,7 @@ from enum import IntEnum
 __all__ = ["codes"]
 
 
-class codes(IntEnum):  # noqa: N801 - the public name is lower case, as in httpx
+class codes(IntEnum):
     """HTTP status codes and reason phrases.
 
     >>> codes.OK, codes.not_found, codes.get_reason_phrase(404)

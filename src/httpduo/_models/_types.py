@@ -65,9 +65,17 @@ RequestFiles = Union[Mapping[str, FileTypes], Sequence[Tuple[str, FileTypes]]]
 RequestExtensions = Mapping[str, Any]
 ResponseExtensions = Mapping[str, Any]
 
+AuthTypes = Union[
+    Tuple[Union[str, bytes], Union[str, bytes]],
+    Callable[["Request"], "Request"],
+    "Auth",
+]
+
 TraceCallback = Callable[[str, "dict[str, Any]"], Any]
 
 if TYPE_CHECKING:  # pragma: no cover
     from http.cookiejar import CookieJar
 
+    from ._auth import Auth
     from ._config import Timeout
+    from ._requests import Request

@@ -1,0 +1,546 @@
+"""`AsyncClient`: the user-facing client, written once (its sync twin is `Client`).
+
+Rules:
+- Request building (merging base_url, params, headers, cookies; per-request timeout) is
+  pure and happens in `build_request`; `send` then runs the auth flow, which runs the
+  redirect loop, which sends single requests through the transport mounted for the URL.
+- Every response, redirect hops and auth retries included, passes through the event
+  hooks and has its cookies stored; exceptions from hooks and transports written by
+  users propagate unwrapped.
+- A client is opened once and closed once; a closed client refuses requests.
+- A response handed to the user owns its connection until it is read or closed; on any
+  error while handling it, the client closes it before re-raising.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import warnings
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any, Callable, Optional, TypeVar, Union
+
+from .._backends.clock import perf_counter
+from .._models._auth import Auth, auth_from_url, build_auth
+from .._models._client_config import default_headers, enforce_trailing_slash, merge_url
+from .._models._config import (
+    DEFAULT_LIMITS,
+    DEFAULT_MAX_REDIRECTS,
+    DEFAULT_TIMEOUT_CONFIG,
+    USE_CLIENT_DEFAULT,
+    Limits,
+    Proxy,
+    Timeout,
+    UseClientDefault,
+)
+from .._models._cookies import Cookies
+from .._models._exceptions import TooManyRedirects, request_context
+from .._models._headers import Headers
+from .._models._redirects import build_redirect_request
+from .._models._requests import Request
+from .._models._responses import Response
+from .._models._streams import AsyncByteStream
+from .._models._types import (
+    AuthTypes,
+    CertTypes,
+    CookieTypes,
+    HeaderTypes,
+    QueryParamTypes,
+    RequestContent,
+    RequestData,
+    RequestExtensions,
+    RequestFiles,
+    TimeoutTypes,
+)
+from .._models._urlpatterns import URLPattern
+from .._models._urls import URL, QueryParams
+from ._base_transport import AsyncBaseTransport
+from ._transport import AsyncHTTPTransport
+
+__all__ = ["AsyncClient"]
+
+logger = logging.getLogger("httpduo")
+
+T = TypeVar("T", bound="AsyncClient")
+
+EventHook = Callable[..., Any]
+
+_UNOPENED, _OPENED, _CLOSED = 0, 1, 2
+
+
+class _TimedStream(AsyncByteStream):
+    """Sets `response.elapsed` when the response's stream is closed."""
+
+    def __init__(self, stream: AsyncByteStream, response: Response, start: float) -> None:
+        self._stream = stream
+        self._response = response
+        self._start = start
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        self._response.elapsed = datetime.timedelta(seconds=perf_counter() - self._start)
+        await self._stream.aclose()
+
+
+class AsyncClient:
+    """An HTTP client with connection pooling, redirects, auth, cookies and event hooks.
+
+    Use it as a context manager (or close it) so pooled connections are released; its
+    settings (`base_url`, `params`, `headers`, `cookies`, `auth`, `timeout`) are merged
+    into every request it sends.
+    """
+
+    def __init__(
+        self,
+        *,
+        auth: Optional[AuthTypes] = None,
+        params: Optional[QueryParamTypes] = None,
+        headers: Optional[HeaderTypes] = None,
+        cookies: Optional[CookieTypes] = None,
+        verify: Any = True,
+        cert: Optional[CertTypes] = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        proxy: Union[URL, str, Proxy, None] = None,
+        mounts: Optional[Mapping[str, Optional[AsyncBaseTransport]]] = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT_CONFIG,
+        follow_redirects: bool = False,
+        limits: Limits = DEFAULT_LIMITS,
+        max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        event_hooks: Optional[Mapping[str, list[EventHook]]] = None,
+        base_url: Union[URL, str] = "",
+        transport: Optional[AsyncBaseTransport] = None,
+        default_encoding: Union[str, Callable[[bytes], Optional[str]]] = "utf-8",
+    ) -> None:
+        self._base_url = enforce_trailing_slash(URL(base_url))
+        self._auth = build_auth(auth)
+        self._params = QueryParams(params)
+        self.headers = headers  # the setter merges in the default headers
+        self._cookies = Cookies(cookies)
+        self._timeout = Timeout(timeout)
+        self.follow_redirects = follow_redirects
+        self.max_redirects = max_redirects
+        self.event_hooks = event_hooks  # the setter validates and copies
+        self._trust_env = trust_env
+        self._default_encoding = default_encoding
+        if transport is None:
+            transport = AsyncHTTPTransport(
+                verify=verify,
+                cert=cert,
+                trust_env=trust_env,
+                http1=http1,
+                http2=http2,
+                limits=limits,
+                proxy=proxy,
+            )
+        self._transport = transport
+        mounted = {URLPattern(key): value for key, value in (mounts or {}).items()}
+        # Sorted once, most specific first, so lookup stops at the first match.
+        self._mounts: list[tuple[URLPattern, Optional[AsyncBaseTransport]]] = sorted(
+            mounted.items(), key=lambda item: item[0].priority
+        )
+        self._state = _UNOPENED
+
+    # ---- configuration ---------------------------------------------------------------
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the client has been closed."""
+        return self._state == _CLOSED
+
+    @property
+    def trust_env(self) -> bool:
+        return self._trust_env
+
+    @property
+    def timeout(self) -> Timeout:
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, timeout: TimeoutTypes) -> None:
+        self._timeout = Timeout(timeout)
+
+    @property
+    def event_hooks(self) -> dict[str, list[EventHook]]:
+        return self._event_hooks
+
+    @event_hooks.setter
+    def event_hooks(self, event_hooks: Optional[Mapping[str, list[EventHook]]]) -> None:
+        hooks = dict(event_hooks or {})
+        unknown = set(hooks) - {"request", "response"}
+        if unknown:
+            raise ValueError(
+                f"Unknown event hook names {sorted(unknown)}: use 'request' and 'response'."
+            )
+        self._event_hooks = {
+            "request": list(hooks.get("request", [])),
+            "response": list(hooks.get("response", [])),
+        }
+
+    @property
+    def auth(self) -> Optional[Auth]:
+        return self._auth
+
+    @auth.setter
+    def auth(self, auth: Optional[AuthTypes]) -> None:
+        self._auth = build_auth(auth)
+
+    @property
+    def base_url(self) -> URL:
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, url: Union[URL, str]) -> None:
+        self._base_url = enforce_trailing_slash(URL(url))
+
+    @property
+    def headers(self) -> Headers:
+        return self._headers
+
+    @headers.setter
+    def headers(self, headers: Optional[HeaderTypes]) -> None:
+        merged = default_headers()
+        merged.update(headers)
+        self._headers = merged
+
+    @property
+    def cookies(self) -> Cookies:
+        return self._cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Optional[CookieTypes]) -> None:
+        self._cookies = Cookies(cookies)
+
+    @property
+    def params(self) -> QueryParams:
+        return self._params
+
+    @params.setter
+    def params(self, params: Optional[QueryParamTypes]) -> None:
+        self._params = QueryParams(params)
+
+    # ---- building requests -----------------------------------------------------------
+
+    def build_request(
+        self,
+        method: str,
+        url: Union[URL, str],
+        *,
+        content: Optional[RequestContent] = None,
+        data: Optional[RequestData] = None,
+        files: Optional[RequestFiles] = None,
+        json: Optional[Any] = None,
+        params: Optional[QueryParamTypes] = None,
+        headers: Optional[HeaderTypes] = None,
+        cookies: Optional[CookieTypes] = None,
+        timeout: Union[TimeoutTypes, UseClientDefault] = USE_CLIENT_DEFAULT,
+        extensions: Optional[RequestExtensions] = None,
+    ) -> Request:
+        """Build a request with the client's defaults merged in, without sending it."""
+        merged_url = merge_url(self._base_url, url if isinstance(url, URL) else URL(url))
+        merged_headers = self._headers.copy()
+        if headers is not None:
+            merged_headers.update(headers)
+        if cookies is not None:
+            warnings.warn(
+                "Setting per-request cookies=<...> is deprecated: set them on the client "
+                "instead (client.cookies or Client(cookies=...)).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        merged_cookies = self._merge_cookies(cookies)
+        merged_params = self._params.merge(params) if (params or self._params) else None
+        request_extensions = dict(extensions) if extensions else {}
+        if "timeout" not in request_extensions:
+            chosen = self._timeout if isinstance(timeout, UseClientDefault) else Timeout(timeout)
+            request_extensions["timeout"] = chosen.as_dict()
+        return Request(
+            method,
+            merged_url,
+            content=content,
+            data=data,
+            files=files,
+            json=json,
+            params=merged_params,
+            headers=merged_headers,
+            cookies=merged_cookies,
+            extensions=request_extensions,
+        )
+
+    def _merge_cookies(self, cookies: Optional[CookieTypes]) -> Optional[Cookies]:
+        if cookies is None:
+            return self._cookies if self._cookies else None
+        merged = Cookies(self._cookies)
+        merged.update(cookies)
+        return merged
+
+    def _transport_for_url(self, url: URL) -> AsyncBaseTransport:
+        for pattern, transport in self._mounts:
+            if pattern.matches(url):
+                return self._transport if transport is None else transport
+        return self._transport
+
+    # ---- sending ---------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        url: Union[URL, str],
+        *,
+        content: Optional[RequestContent] = None,
+        data: Optional[RequestData] = None,
+        files: Optional[RequestFiles] = None,
+        json: Optional[Any] = None,
+        params: Optional[QueryParamTypes] = None,
+        headers: Optional[HeaderTypes] = None,
+        cookies: Optional[CookieTypes] = None,
+        auth: Union[AuthTypes, UseClientDefault, None] = USE_CLIENT_DEFAULT,
+        follow_redirects: Union[bool, UseClientDefault] = USE_CLIENT_DEFAULT,
+        timeout: Union[TimeoutTypes, UseClientDefault] = USE_CLIENT_DEFAULT,
+        extensions: Optional[RequestExtensions] = None,
+    ) -> Response:
+        """Build and send a request; the response body is read before returning."""
+        request = self.build_request(
+            method,
+            url,
+            content=content,
+            data=data,
+            files=files,
+            json=json,
+            params=params,
+            headers=headers,
+            cookies=cookies,
+            timeout=timeout,
+            extensions=extensions,
+        )
+        return await self.send(request, auth=auth, follow_redirects=follow_redirects)
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: Union[URL, str],
+        *,
+        content: Optional[RequestContent] = None,
+        data: Optional[RequestData] = None,
+        files: Optional[RequestFiles] = None,
+        json: Optional[Any] = None,
+        params: Optional[QueryParamTypes] = None,
+        headers: Optional[HeaderTypes] = None,
+        cookies: Optional[CookieTypes] = None,
+        auth: Union[AuthTypes, UseClientDefault, None] = USE_CLIENT_DEFAULT,
+        follow_redirects: Union[bool, UseClientDefault] = USE_CLIENT_DEFAULT,
+        timeout: Union[TimeoutTypes, UseClientDefault] = USE_CLIENT_DEFAULT,
+        extensions: Optional[RequestExtensions] = None,
+    ) -> AsyncIterator[Response]:
+        """Send a request and yield the response unread; it is closed on exit."""
+        request = self.build_request(
+            method,
+            url,
+            content=content,
+            data=data,
+            files=files,
+            json=json,
+            params=params,
+            headers=headers,
+            cookies=cookies,
+            timeout=timeout,
+            extensions=extensions,
+        )
+        response = await self.send(
+            request, auth=auth, follow_redirects=follow_redirects, stream=True
+        )
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    async def send(
+        self,
+        request: Request,
+        *,
+        stream: bool = False,
+        auth: Union[AuthTypes, UseClientDefault, None] = USE_CLIENT_DEFAULT,
+        follow_redirects: Union[bool, UseClientDefault] = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        """Send a built request, following the auth flow and (if asked) redirects."""
+        if self._state == _CLOSED:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        self._state = _OPENED
+        follow = (
+            self.follow_redirects
+            if isinstance(follow_redirects, UseClientDefault)
+            else follow_redirects
+        )
+        if "timeout" not in request.extensions:
+            request.extensions = dict(request.extensions, timeout=self._timeout.as_dict())
+        request_auth = self._request_auth(request, auth)
+        response = await self._send_handling_auth(request, request_auth, follow, [])
+        try:
+            if not stream:
+                await response.aread()
+            return response
+        except BaseException:
+            await response.aclose()
+            raise
+
+    def _request_auth(
+        self, request: Request, auth: Union[AuthTypes, UseClientDefault, None]
+    ) -> Auth:
+        chosen = self._auth if isinstance(auth, UseClientDefault) else build_auth(auth)
+        if chosen is not None:
+            return chosen
+        from_url = auth_from_url(request.url)
+        return from_url if from_url is not None else Auth()
+
+    async def _send_handling_auth(
+        self, request: Request, auth: Auth, follow_redirects: bool, history: list[Response]
+    ) -> Response:
+        auth_flow = auth.async_auth_flow(request)
+        try:
+            request = await auth_flow.__anext__()
+            while True:
+                response = await self._send_handling_redirects(request, follow_redirects, history)
+                try:
+                    try:
+                        next_request = await auth_flow.asend(response)
+                    except StopAsyncIteration:
+                        return response
+                    response.history = list(history)
+                    await response.aread()
+                except BaseException:
+                    await response.aclose()
+                    raise
+                request = next_request
+                history.append(response)
+        finally:
+            await auth_flow.aclose()
+
+    async def _send_handling_redirects(
+        self, request: Request, follow_redirects: bool, history: list[Response]
+    ) -> Response:
+        while True:
+            if len(history) > self.max_redirects:
+                raise TooManyRedirects(
+                    f"Exceeded the maximum of {self.max_redirects} redirects.", request=request
+                )
+            for hook in self._event_hooks["request"]:
+                await hook(request)
+            response = await self._send_single_request(request)
+            try:
+                for hook in self._event_hooks["response"]:
+                    await hook(response)
+                response.history = list(history)
+                if not response.has_redirect_location:
+                    return response
+                request = build_redirect_request(request, response)
+                history = [*history, response]
+                if not follow_redirects:
+                    response.next_request = request
+                    return response
+                await response.aread()
+            except BaseException:
+                await response.aclose()
+                raise
+            if self._cookies:
+                self._cookies.set_cookie_header(request)
+
+    async def _send_single_request(self, request: Request) -> Response:
+        transport = self._transport_for_url(request.url)
+        if not isinstance(request.stream, AsyncByteStream):
+            raise RuntimeError(
+                f"Attempted to send a request whose body is not an "
+                f"{AsyncByteStream.__name__} with an {type(self).__name__} instance."
+            )
+        start = perf_counter()
+        with request_context(request):
+            response = await transport.handle_async_request(request)
+        stream = response.stream
+        if not isinstance(stream, AsyncByteStream):
+            raise TypeError(
+                f"{type(transport).__name__} returned a response whose stream is not an "
+                f"{AsyncByteStream.__name__}."
+            )
+        response.request = request
+        response.stream = _TimedStream(stream, response, start)
+        self._cookies.extract_cookies(response)
+        response.default_encoding = self._default_encoding
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                'HTTP Request: %s %s "%s %d %s"',
+                request.method,
+                request.url,
+                response.http_version,
+                response.status_code,
+                response.reason_phrase,
+            )
+        return response
+
+    # ---- the verbs ---------------------------------------------------------------------
+
+    async def get(self, url: Union[URL, str], **kwargs: Any) -> Response:
+        """Send a GET request (keyword arguments as for `request`, without bodies)."""
+        return await self.request("GET", url, **kwargs)
+
+    async def options(self, url: Union[URL, str], **kwargs: Any) -> Response:
+        """Send an OPTIONS request."""
+        return await self.request("OPTIONS", url, **kwargs)
+
+    async def head(self, url: Union[URL, str], **kwargs: Any) -> Response:
+        """Send a HEAD request."""
+        return await self.request("HEAD", url, **kwargs)
+
+    async def post(self, url: Union[URL, str], **kwargs: Any) -> Response:
+        """Send a POST request."""
+        return await self.request("POST", url, **kwargs)
+
+    async def put(self, url: Union[URL, str], **kwargs: Any) -> Response:
+        """Send a PUT request."""
+        return await self.request("PUT", url, **kwargs)
+
+    async def patch(self, url: Union[URL, str], **kwargs: Any) -> Response:
+        """Send a PATCH request."""
+        return await self.request("PATCH", url, **kwargs)
+
+    async def delete(self, url: Union[URL, str], **kwargs: Any) -> Response:
+        """Send a DELETE request."""
+        return await self.request("DELETE", url, **kwargs)
+
+    # ---- lifetime ----------------------------------------------------------------------
+
+    def _transports(self) -> list[AsyncBaseTransport]:
+        mounted = [transport for _, transport in self._mounts if transport is not None]
+        return [self._transport, *mounted]
+
+    async def aclose(self) -> None:
+        """Close the transports and every pooled connection."""
+        if self._state != _CLOSED:
+            self._state = _CLOSED
+            for transport in self._transports():
+                await transport.aclose()
+
+    async def __aenter__(self: T) -> T:
+        if self._state != _UNOPENED:
+            if self._state == _OPENED:
+                raise RuntimeError("Cannot open a client instance more than once.")
+            raise RuntimeError("Cannot reopen a client instance, once it has been closed.")
+        self._state = _OPENED
+        for transport in self._transports():
+            await transport.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]] = None,
+        exc_value: Optional[BaseException] = None,
+        traceback: Optional[TracebackType] = None,
+    ) -> None:
+        self._state = _CLOSED
+        for transport in self._transports():
+            await transport.__aexit__(exc_type, exc_value, traceback)
