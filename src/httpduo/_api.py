@@ -131,36 +131,228 @@ def stream(
         yield response
 
 
-def get(url: Union[URL, str], **kwargs: Any) -> Response:
-    """Send a GET request (keyword arguments as for `request`)."""
-    return request("GET", url, **kwargs)
+def get(
+    url: Union[URL, str],
+    *,
+    params: Optional[QueryParamTypes] = None,
+    headers: Optional[HeaderTypes] = None,
+    cookies: Optional[CookieTypes] = None,
+    auth: Optional[AuthTypes] = None,
+    proxy: Union[URL, str, Proxy, None] = None,
+    follow_redirects: bool = False,
+    verify: Any = True,
+    timeout: TimeoutTypes = DEFAULT_TIMEOUT_CONFIG,
+    trust_env: bool = True,
+) -> Response:
+    """Send a GET request (see `request`)."""
+    return request(
+        "GET",
+        url,
+        params=params,
+        headers=headers,
+        cookies=cookies,
+        auth=auth,
+        proxy=proxy,
+        follow_redirects=follow_redirects,
+        verify=verify,
+        timeout=timeout,
+        trust_env=trust_env,
+    )
 
 
-def options(url: Union[URL, str], **kwargs: Any) -> Response:
-    """Send an OPTIONS request."""
-    return request("OPTIONS", url, **kwargs)
+def options(
+    url: Union[URL, str],
+    *,
+    params: Optional[QueryParamTypes] = None,
+    headers: Optional[HeaderTypes] = None,
+    cookies: Optional[CookieTypes] = None,
+    auth: Optional[AuthTypes] = None,
+    proxy: Union[URL, str, Proxy, None] = None,
+    follow_redirects: bool = False,
+    verify: Any = True,
+    timeout: TimeoutTypes = DEFAULT_TIMEOUT_CONFIG,
+    trust_env: bool = True,
+) -> Response:
+    """Send a OPTIONS request (see `request`)."""
+    return request(
+        "OPTIONS",
+        url,
+        params=params,
+        headers=headers,
+        cookies=cookies,
+        auth=auth,
+        proxy=proxy,
+        follow_redirects=follow_redirects,
+        verify=verify,
+        timeout=timeout,
+        trust_env=trust_env,
+    )
 
 
-def head(url: Union[URL, str], **kwargs: Any) -> Response:
-    """Send a HEAD request."""
-    return request("HEAD", url, **kwargs)
+def head(
+    url: Union[URL, str],
+    *,
+    params: Optional[QueryParamTypes] = None,
+    headers: Optional[HeaderTypes] = None,
+    cookies: Optional[CookieTypes] = None,
+    auth: Optional[AuthTypes] = None,
+    proxy: Union[URL, str, Proxy, None] = None,
+    follow_redirects: bool = False,
+    verify: Any = True,
+    timeout: TimeoutTypes = DEFAULT_TIMEOUT_CONFIG,
+    trust_env: bool = True,
+) -> Response:
+    """Send a HEAD request (see `request`)."""
+    return request(
+        "HEAD",
+        url,
+        params=params,
+        headers=headers,
+        cookies=cookies,
+        auth=auth,
+        proxy=proxy,
+        follow_redirects=follow_redirects,
+        verify=verify,
+        timeout=timeout,
+        trust_env=trust_env,
+    )
 
 
-def post(url: Union[URL, str], **kwargs: Any) -> Response:
-    """Send a POST request."""
-    return request("POST", url, **kwargs)
+def post(
+    url: Union[URL, str],
+    *,
+    content: Optional[RequestContent] = None,
+    data: Optional[RequestData] = None,
+    files: Optional[RequestFiles] = None,
+    json: Optional[Any] = None,
+    params: Optional[QueryParamTypes] = None,
+    headers: Optional[HeaderTypes] = None,
+    cookies: Optional[CookieTypes] = None,
+    auth: Optional[AuthTypes] = None,
+    proxy: Union[URL, str, Proxy, None] = None,
+    follow_redirects: bool = False,
+    verify: Any = True,
+    timeout: TimeoutTypes = DEFAULT_TIMEOUT_CONFIG,
+    trust_env: bool = True,
+) -> Response:
+    """Send a POST request (see `request`)."""
+    return request(
+        "POST",
+        url,
+        content=content,
+        data=data,
+        files=files,
+        json=json,
+        params=params,
+        headers=headers,
+        cookies=cookies,
+        auth=auth,
+        proxy=proxy,
+        follow_redirects=follow_redirects,
+        verify=verify,
+        timeout=timeout,
+        trust_env=trust_env,
+    )
 
 
-def put(url: Union[URL, str], **kwargs: Any) -> Response:
-    """Send a PUT request."""
-    return request("PUT", url, **kwargs)
+def put(
+    url: Union[URL, str],
+    *,
+    content: Optional[RequestContent] = None,
+    data: Optional[RequestData] = None,
+    files: Optional[RequestFiles] = None,
+    json: Optional[Any] = None,
+    params: Optional[QueryParamTypes] = None,
+    headers: Optional[HeaderTypes] = None,
+    cookies: Optional[CookieTypes] = None,
+    auth: Optional[AuthTypes] = None,
+    proxy: Union[URL, str, Proxy, None] = None,
+    follow_redirects: bool = False,
+    verify: Any = True,
+    timeout: TimeoutTypes = DEFAULT_TIMEOUT_CONFIG,
+    trust_env: bool = True,
+) -> Response:
+    """Send a PUT request (see `request`)."""
+    return request(
+        "PUT",
+        url,
+        content=content,
+        data=data,
+        files=files,
+        json=json,
+        params=params,
+        headers=headers,
+        cookies=cookies,
+        auth=auth,
+        proxy=proxy,
+        follow_redirects=follow_redirects,
+        verify=verify,
+        timeout=timeout,
+        trust_env=trust_env,
+    )
 
 
-def patch(url: Union[URL, str], **kwargs: Any) -> Response:
-    """Send a PATCH request."""
-    return request("PATCH", url, **kwargs)
+def patch(
+    url: Union[URL, str],
+    *,
+    content: Optional[RequestContent] = None,
+    data: Optional[RequestData] = None,
+    files: Optional[RequestFiles] = None,
+    json: Optional[Any] = None,
+    params: Optional[QueryParamTypes] = None,
+    headers: Optional[HeaderTypes] = None,
+    cookies: Optional[CookieTypes] = None,
+    auth: Optional[AuthTypes] = None,
+    proxy: Union[URL, str, Proxy, None] = None,
+    follow_redirects: bool = False,
+    verify: Any = True,
+    timeout: TimeoutTypes = DEFAULT_TIMEOUT_CONFIG,
+    trust_env: bool = True,
+) -> Response:
+    """Send a PATCH request (see `request`)."""
+    return request(
+        "PATCH",
+        url,
+        content=content,
+        data=data,
+        files=files,
+        json=json,
+        params=params,
+        headers=headers,
+        cookies=cookies,
+        auth=auth,
+        proxy=proxy,
+        follow_redirects=follow_redirects,
+        verify=verify,
+        timeout=timeout,
+        trust_env=trust_env,
+    )
 
 
-def delete(url: Union[URL, str], **kwargs: Any) -> Response:
-    """Send a DELETE request."""
-    return request("DELETE", url, **kwargs)
+def delete(
+    url: Union[URL, str],
+    *,
+    params: Optional[QueryParamTypes] = None,
+    headers: Optional[HeaderTypes] = None,
+    cookies: Optional[CookieTypes] = None,
+    auth: Optional[AuthTypes] = None,
+    proxy: Union[URL, str, Proxy, None] = None,
+    follow_redirects: bool = False,
+    verify: Any = True,
+    timeout: TimeoutTypes = DEFAULT_TIMEOUT_CONFIG,
+    trust_env: bool = True,
+) -> Response:
+    """Send a DELETE request (see `request`)."""
+    return request(
+        "DELETE",
+        url,
+        params=params,
+        headers=headers,
+        cookies=cookies,
+        auth=auth,
+        proxy=proxy,
+        follow_redirects=follow_redirects,
+        verify=verify,
+        timeout=timeout,
+        trust_env=trust_env,
+    )

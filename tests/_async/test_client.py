@@ -300,3 +300,47 @@ async def test_raise_for_status(server: Any) -> None:
         assert info.value.response is response
         ok = await client.get("/")
         assert ok.raise_for_status() is ok
+
+
+class CookieRoutes(httpduo.AsyncBaseTransport):
+    """Answers /login with a redirect that sets cookies, and echoes the Cookie header."""
+
+    async def handle_async_request(self, request: httpduo.Request) -> httpduo.Response:
+        if request.url.path == "/login":
+            return httpduo.Response(
+                302,
+                headers=[
+                    ("Location", "/home"),
+                    ("Set-Cookie", "session=abc; Path=/"),
+                    ("Set-Cookie", "admin=1; Path=/admin"),
+                    ("Set-Cookie", "secret=s; Path=/; Secure"),
+                ],
+            )
+        return httpduo.Response(200, text=request.headers.get("Cookie", ""))
+
+
+async def test_cookies_from_redirect_hops_and_matching_rules() -> None:
+    async with httpduo.AsyncClient(transport=CookieRoutes(), follow_redirects=True) as client:
+        response = await client.get("http://example.org/login")
+        # Stored from the redirect hop and sent on the next hop; path and secure honoured.
+        assert response.text == "session=abc"
+        assert response.url == "http://example.org/home"
+        response = await client.get("http://example.org/admin/panel")
+        assert sorted(response.text.split("; ")) == ["admin=1", "session=abc"]
+        response = await client.get("https://example.org/")
+        assert sorted(response.text.split("; ")) == ["secret=s", "session=abc"]
+        # Other domains get none of them.
+        response = await client.get("http://example.com/")
+        assert response.text == ""
+
+
+async def test_use_client_default_for_auth_and_timeout(server: Any) -> None:
+    async with httpduo.AsyncClient(base_url=server.url, auth=("user", "pass")) as client:
+        response = await client.get("/basic_auth/user/pass")
+        assert response.status_code == 200
+        response = await client.get("/basic_auth/user/pass", auth=None)
+        assert response.status_code == 401
+        request = client.build_request("GET", "/", timeout=httpduo.USE_CLIENT_DEFAULT)
+        assert request.extensions["timeout"] == client.timeout.as_dict()
+        request = client.build_request("GET", "/", timeout=None)
+        assert request.extensions["timeout"] == httpduo.Timeout(None).as_dict()

@@ -295,3 +295,47 @@ def test_raise_for_status(server: Any) -> None:
         assert info.value.response is response
         ok = client.get("/")
         assert ok.raise_for_status() is ok
+
+
+class CookieRoutes(httpduo.BaseTransport):
+    """Answers /login with a redirect that sets cookies, and echoes the Cookie header."""
+
+    def handle_request(self, request: httpduo.Request) -> httpduo.Response:
+        if request.url.path == "/login":
+            return httpduo.Response(
+                302,
+                headers=[
+                    ("Location", "/home"),
+                    ("Set-Cookie", "session=abc; Path=/"),
+                    ("Set-Cookie", "admin=1; Path=/admin"),
+                    ("Set-Cookie", "secret=s; Path=/; Secure"),
+                ],
+            )
+        return httpduo.Response(200, text=request.headers.get("Cookie", ""))
+
+
+def test_cookies_from_redirect_hops_and_matching_rules() -> None:
+    with httpduo.Client(transport=CookieRoutes(), follow_redirects=True) as client:
+        response = client.get("http://example.org/login")
+        # Stored from the redirect hop and sent on the next hop; path and secure honoured.
+        assert response.text == "session=abc"
+        assert response.url == "http://example.org/home"
+        response = client.get("http://example.org/admin/panel")
+        assert sorted(response.text.split("; ")) == ["admin=1", "session=abc"]
+        response = client.get("https://example.org/")
+        assert sorted(response.text.split("; ")) == ["secret=s", "session=abc"]
+        # Other domains get none of them.
+        response = client.get("http://example.com/")
+        assert response.text == ""
+
+
+def test_use_client_default_for_auth_and_timeout(server: Any) -> None:
+    with httpduo.Client(base_url=server.url, auth=("user", "pass")) as client:
+        response = client.get("/basic_auth/user/pass")
+        assert response.status_code == 200
+        response = client.get("/basic_auth/user/pass", auth=None)
+        assert response.status_code == 401
+        request = client.build_request("GET", "/", timeout=httpduo.USE_CLIENT_DEFAULT)
+        assert request.extensions["timeout"] == client.timeout.as_dict()
+        request = client.build_request("GET", "/", timeout=None)
+        assert request.extensions["timeout"] == httpduo.Timeout(None).as_dict()

@@ -484,33 +484,204 @@ class AsyncClient:
 
     # ---- the verbs ---------------------------------------------------------------------
 
-    async def get(self, url: Union[URL, str], **kwargs: Any) -> Response:
-        """Send a GET request (keyword arguments as for `request`, without bodies)."""
-        return await self.request("GET", url, **kwargs)
+    async def get(
+        self,
+        url: Union[URL, str],
+        *,
+        params: Optional[QueryParamTypes] = None,
+        headers: Optional[HeaderTypes] = None,
+        cookies: Optional[CookieTypes] = None,
+        auth: Union[AuthTypes, UseClientDefault, None] = USE_CLIENT_DEFAULT,
+        follow_redirects: Union[bool, UseClientDefault] = USE_CLIENT_DEFAULT,
+        timeout: Union[TimeoutTypes, UseClientDefault] = USE_CLIENT_DEFAULT,
+        extensions: Optional[RequestExtensions] = None,
+    ) -> Response:
+        """Send a GET request."""
+        return await self.request(
+            "GET",
+            url,
+            params=params,
+            headers=headers,
+            cookies=cookies,
+            auth=auth,
+            follow_redirects=follow_redirects,
+            timeout=timeout,
+            extensions=extensions,
+        )
 
-    async def options(self, url: Union[URL, str], **kwargs: Any) -> Response:
-        """Send an OPTIONS request."""
-        return await self.request("OPTIONS", url, **kwargs)
+    async def options(
+        self,
+        url: Union[URL, str],
+        *,
+        params: Optional[QueryParamTypes] = None,
+        headers: Optional[HeaderTypes] = None,
+        cookies: Optional[CookieTypes] = None,
+        auth: Union[AuthTypes, UseClientDefault, None] = USE_CLIENT_DEFAULT,
+        follow_redirects: Union[bool, UseClientDefault] = USE_CLIENT_DEFAULT,
+        timeout: Union[TimeoutTypes, UseClientDefault] = USE_CLIENT_DEFAULT,
+        extensions: Optional[RequestExtensions] = None,
+    ) -> Response:
+        """Send a OPTIONS request."""
+        return await self.request(
+            "OPTIONS",
+            url,
+            params=params,
+            headers=headers,
+            cookies=cookies,
+            auth=auth,
+            follow_redirects=follow_redirects,
+            timeout=timeout,
+            extensions=extensions,
+        )
 
-    async def head(self, url: Union[URL, str], **kwargs: Any) -> Response:
+    async def head(
+        self,
+        url: Union[URL, str],
+        *,
+        params: Optional[QueryParamTypes] = None,
+        headers: Optional[HeaderTypes] = None,
+        cookies: Optional[CookieTypes] = None,
+        auth: Union[AuthTypes, UseClientDefault, None] = USE_CLIENT_DEFAULT,
+        follow_redirects: Union[bool, UseClientDefault] = USE_CLIENT_DEFAULT,
+        timeout: Union[TimeoutTypes, UseClientDefault] = USE_CLIENT_DEFAULT,
+        extensions: Optional[RequestExtensions] = None,
+    ) -> Response:
         """Send a HEAD request."""
-        return await self.request("HEAD", url, **kwargs)
+        return await self.request(
+            "HEAD",
+            url,
+            params=params,
+            headers=headers,
+            cookies=cookies,
+            auth=auth,
+            follow_redirects=follow_redirects,
+            timeout=timeout,
+            extensions=extensions,
+        )
 
-    async def post(self, url: Union[URL, str], **kwargs: Any) -> Response:
+    async def post(
+        self,
+        url: Union[URL, str],
+        *,
+        content: Optional[RequestContent] = None,
+        data: Optional[RequestData] = None,
+        files: Optional[RequestFiles] = None,
+        json: Optional[Any] = None,
+        params: Optional[QueryParamTypes] = None,
+        headers: Optional[HeaderTypes] = None,
+        cookies: Optional[CookieTypes] = None,
+        auth: Union[AuthTypes, UseClientDefault, None] = USE_CLIENT_DEFAULT,
+        follow_redirects: Union[bool, UseClientDefault] = USE_CLIENT_DEFAULT,
+        timeout: Union[TimeoutTypes, UseClientDefault] = USE_CLIENT_DEFAULT,
+        extensions: Optional[RequestExtensions] = None,
+    ) -> Response:
         """Send a POST request."""
-        return await self.request("POST", url, **kwargs)
+        return await self.request(
+            "POST",
+            url,
+            content=content,
+            data=data,
+            files=files,
+            json=json,
+            params=params,
+            headers=headers,
+            cookies=cookies,
+            auth=auth,
+            follow_redirects=follow_redirects,
+            timeout=timeout,
+            extensions=extensions,
+        )
 
-    async def put(self, url: Union[URL, str], **kwargs: Any) -> Response:
+    async def put(
+        self,
+        url: Union[URL, str],
+        *,
+        content: Optional[RequestContent] = None,
+        data: Optional[RequestData] = None,
+        files: Optional[RequestFiles] = None,
+        json: Optional[Any] = None,
+        params: Optional[QueryParamTypes] = None,
+        headers: Optional[HeaderTypes] = None,
+        cookies: Optional[CookieTypes] = None,
+        auth: Union[AuthTypes, UseClientDefault, None] = USE_CLIENT_DEFAULT,
+        follow_redirects: Union[bool, UseClientDefault] = USE_CLIENT_DEFAULT,
+        timeout: Union[TimeoutTypes, UseClientDefault] = USE_CLIENT_DEFAULT,
+        extensions: Optional[RequestExtensions] = None,
+    ) -> Response:
         """Send a PUT request."""
-        return await self.request("PUT", url, **kwargs)
+        return await self.request(
+            "PUT",
+            url,
+            content=content,
+            data=data,
+            files=files,
+            json=json,
+            params=params,
+            headers=headers,
+            cookies=cookies,
+            auth=auth,
+            follow_redirects=follow_redirects,
+            timeout=timeout,
+            extensions=extensions,
+        )
 
-    async def patch(self, url: Union[URL, str], **kwargs: Any) -> Response:
+    async def patch(
+        self,
+        url: Union[URL, str],
+        *,
+        content: Optional[RequestContent] = None,
+        data: Optional[RequestData] = None,
+        files: Optional[RequestFiles] = None,
+        json: Optional[Any] = None,
+        params: Optional[QueryParamTypes] = None,
+        headers: Optional[HeaderTypes] = None,
+        cookies: Optional[CookieTypes] = None,
+        auth: Union[AuthTypes, UseClientDefault, None] = USE_CLIENT_DEFAULT,
+        follow_redirects: Union[bool, UseClientDefault] = USE_CLIENT_DEFAULT,
+        timeout: Union[TimeoutTypes, UseClientDefault] = USE_CLIENT_DEFAULT,
+        extensions: Optional[RequestExtensions] = None,
+    ) -> Response:
         """Send a PATCH request."""
-        return await self.request("PATCH", url, **kwargs)
+        return await self.request(
+            "PATCH",
+            url,
+            content=content,
+            data=data,
+            files=files,
+            json=json,
+            params=params,
+            headers=headers,
+            cookies=cookies,
+            auth=auth,
+            follow_redirects=follow_redirects,
+            timeout=timeout,
+            extensions=extensions,
+        )
 
-    async def delete(self, url: Union[URL, str], **kwargs: Any) -> Response:
+    async def delete(
+        self,
+        url: Union[URL, str],
+        *,
+        params: Optional[QueryParamTypes] = None,
+        headers: Optional[HeaderTypes] = None,
+        cookies: Optional[CookieTypes] = None,
+        auth: Union[AuthTypes, UseClientDefault, None] = USE_CLIENT_DEFAULT,
+        follow_redirects: Union[bool, UseClientDefault] = USE_CLIENT_DEFAULT,
+        timeout: Union[TimeoutTypes, UseClientDefault] = USE_CLIENT_DEFAULT,
+        extensions: Optional[RequestExtensions] = None,
+    ) -> Response:
         """Send a DELETE request."""
-        return await self.request("DELETE", url, **kwargs)
+        return await self.request(
+            "DELETE",
+            url,
+            params=params,
+            headers=headers,
+            cookies=cookies,
+            auth=auth,
+            follow_redirects=follow_redirects,
+            timeout=timeout,
+            extensions=extensions,
+        )
 
     # ---- lifetime ----------------------------------------------------------------------
 
