@@ -8,6 +8,8 @@ import pathlib
 import re
 from typing import Any
 
+import pytest
+
 import httpduo as httpx
 
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
@@ -28,23 +30,16 @@ def test_typical_httpx_snippet(server: Any) -> None:
         assert len(r.history) == 2
         r = client.get("/basic_auth/me/secret", auth=("me", "secret"))
         r.raise_for_status()
-        try:
+        with pytest.raises(httpx.HTTPStatusError) as info:
             client.get("/status/404").raise_for_status()
-        except httpx.HTTPStatusError as exc:
-            assert exc.response.status_code == 404
-        else:
-            raise AssertionError("raise_for_status did not raise")
+        assert info.value.response.status_code == 404
 
     with httpx.stream("GET", base + "/bytes/5000") as response:
         total = sum(len(chunk) for chunk in response.iter_bytes())
     assert total == 5000
 
-    try:
+    with pytest.raises(httpx.TimeoutException):
         httpx.get(base + "/slow_headers?delay=1", timeout=0.1)
-    except httpx.TimeoutException:
-        pass
-    else:
-        raise AssertionError("no timeout")
 
 
 def test_async_gather_snippet(server: Any) -> None:
