@@ -188,7 +188,7 @@ async def test_event_hooks_order_and_propagation(server: Any) -> None:
     async def on_response(response: httpduo.Response) -> None:
         seen.append(f"response {response.status_code}")
 
-    hooks = {"request": [on_request], "response": [on_response]}
+    hooks: dict[str, list[Any]] = {"request": [on_request], "response": [on_response]}
     async with httpduo.AsyncClient(
         base_url=server.url, event_hooks=hooks, follow_redirects=True
     ) as client:

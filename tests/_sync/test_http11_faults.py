@@ -78,7 +78,11 @@ def answer(data: bytes) -> Callable[[Any], None]:
     ],
 )
 def test_malformed_responses(
-    raw_server: Any, server: Any, reply: bytes, exception: type[Exception], message: str
+    raw_server: Any,
+    server: Any,
+    reply: bytes,
+    exception: type[httpduo.RequestError],
+    message: str,
 ) -> None:
     fault = raw_server(answer(reply))
     with httpduo.HTTPTransport() as transport:

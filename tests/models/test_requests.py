@@ -378,7 +378,7 @@ def test_pickle_keeps_read_content() -> None:
     assert copy.extensions == {}  # they may hold callables and connections
     assert repr(copy) == repr(request)
     with pytest.raises(StreamClosed):
-        list(copy.stream)  # type: ignore[call-overload]
+        list(copy.stream)
 
 
 def test_pickle_of_unread_streaming_request() -> None:

@@ -896,7 +896,7 @@ def test_pickle_read_response(request_: Request) -> None:
     assert copy.is_closed
     assert list(copy.iter_bytes()) == [b"missing"]
     with pytest.raises(StreamClosed):
-        list(copy.stream)  # type: ignore[call-overload]
+        list(copy.stream)
     with pytest.raises(HTTPStatusError):
         copy.raise_for_status()
 
