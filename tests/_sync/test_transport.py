@@ -223,3 +223,28 @@ def test_closed_transport_refuses_requests(server: Any) -> None:
     transport.close()
     with pytest.raises(RuntimeError, match="closed"):
         send(transport, "GET", server.url + "/")
+
+
+def test_local_address_and_socket_options(server: Any) -> None:
+    import socket
+
+    options = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+    with httpduo.HTTPTransport(local_address="127.0.0.1", socket_options=options) as transport:
+        response = send(transport, "GET", server.url + "/connection_id")
+        client_host, _ = json.loads(response.content)["client"]
+        assert client_host == "127.0.0.1"
+        sock = response.extensions["network_stream"].get_extra_info("socket")
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+
+
+def test_debug_logs_name_each_step(server: Any, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="httpduo")
+    with httpduo.HTTPTransport() as transport:
+        send(transport, "GET", server.url + "/")
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(m.startswith("connection.connect_tcp.started host='127.0.0.1'") for m in messages)
+    assert "http11.receive_response_body.complete" in messages
+    loggers = {record.name for record in caplog.records}
+    assert loggers == {"httpduo.connection", "httpduo.http11"}
