@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import datetime
 import logging
-import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Callable, Optional, TypeVar, Union
 
 from .._backends.clock import perf_counter
-from .._models._auth import Auth, auth_from_url, build_auth
-from .._models._client_config import default_headers, enforce_trailing_slash, merge_url
+from .._models._auth import Auth
+from .._models._client_config import CLOSED, OPENED, UNOPENED, BaseClient, EventHook
 from .._models._config import (
     DEFAULT_LIMITS,
     DEFAULT_MAX_REDIRECTS,
@@ -33,12 +32,9 @@ from .._models._config import (
     USE_CLIENT_DEFAULT,
     Limits,
     Proxy,
-    Timeout,
     UseClientDefault,
 )
-from .._models._cookies import Cookies
 from .._models._exceptions import TooManyRedirects, request_context
-from .._models._headers import Headers
 from .._models._redirects import build_redirect_request
 from .._models._requests import Request
 from .._models._responses import Response
@@ -56,7 +52,7 @@ from .._models._types import (
     TimeoutTypes,
 )
 from .._models._urlpatterns import URLPattern
-from .._models._urls import URL, QueryParams
+from .._models._urls import URL
 from ._base_transport import BaseTransport
 from ._transport import HTTPTransport
 
@@ -65,10 +61,6 @@ __all__ = ["Client"]
 logger = logging.getLogger("httpduo")
 
 T = TypeVar("T", bound="Client")
-
-EventHook = Callable[..., Any]
-
-_UNOPENED, _OPENED, _CLOSED = 0, 1, 2
 
 
 class _TimedStream(SyncByteStream):
@@ -88,7 +80,7 @@ class _TimedStream(SyncByteStream):
         self._stream.close()
 
 
-class Client:
+class Client(BaseClient):
     """An HTTP client with connection pooling, redirects, auth, cookies and event hooks.
 
     Use it as a context manager (or close it) so pooled connections are released; its
@@ -119,17 +111,19 @@ class Client:
         transport: Optional[BaseTransport] = None,
         default_encoding: Union[str, Callable[[bytes], Optional[str]]] = "utf-8",
     ) -> None:
-        self._base_url = enforce_trailing_slash(URL(base_url))
-        self._auth = build_auth(auth)
-        self._params = QueryParams(params)
-        self.headers = headers  # the setter merges in the default headers
-        self._cookies = Cookies(cookies)
-        self._timeout = Timeout(timeout)
-        self.follow_redirects = follow_redirects
-        self.max_redirects = max_redirects
-        self.event_hooks = event_hooks  # the setter validates and copies
-        self._trust_env = trust_env
-        self._default_encoding = default_encoding
+        super().__init__(
+            auth=auth,
+            params=params,
+            headers=headers,
+            cookies=cookies,
+            timeout=timeout,
+            follow_redirects=follow_redirects,
+            max_redirects=max_redirects,
+            event_hooks=event_hooks,
+            base_url=base_url,
+            trust_env=trust_env,
+            default_encoding=default_encoding,
+        )
         if transport is None:
             transport = HTTPTransport(
                 verify=verify,
@@ -146,140 +140,6 @@ class Client:
         self._mounts: list[tuple[URLPattern, Optional[BaseTransport]]] = sorted(
             mounted.items(), key=lambda item: item[0].priority
         )
-        self._state = _UNOPENED
-
-    # ---- configuration ---------------------------------------------------------------
-
-    @property
-    def is_closed(self) -> bool:
-        """Whether the client has been closed."""
-        return self._state == _CLOSED
-
-    @property
-    def trust_env(self) -> bool:
-        return self._trust_env
-
-    @property
-    def timeout(self) -> Timeout:
-        return self._timeout
-
-    @timeout.setter
-    def timeout(self, timeout: TimeoutTypes) -> None:
-        self._timeout = Timeout(timeout)
-
-    @property
-    def event_hooks(self) -> dict[str, list[EventHook]]:
-        return self._event_hooks
-
-    @event_hooks.setter
-    def event_hooks(self, event_hooks: Optional[Mapping[str, list[EventHook]]]) -> None:
-        hooks = dict(event_hooks or {})
-        unknown = set(hooks) - {"request", "response"}
-        if unknown:
-            raise ValueError(
-                f"Unknown event hook names {sorted(unknown)}: use 'request' and 'response'."
-            )
-        self._event_hooks = {
-            "request": list(hooks.get("request", [])),
-            "response": list(hooks.get("response", [])),
-        }
-
-    @property
-    def auth(self) -> Optional[Auth]:
-        return self._auth
-
-    @auth.setter
-    def auth(self, auth: Optional[AuthTypes]) -> None:
-        self._auth = build_auth(auth)
-
-    @property
-    def base_url(self) -> URL:
-        return self._base_url
-
-    @base_url.setter
-    def base_url(self, url: Union[URL, str]) -> None:
-        self._base_url = enforce_trailing_slash(URL(url))
-
-    @property
-    def headers(self) -> Headers:
-        return self._headers
-
-    @headers.setter
-    def headers(self, headers: Optional[HeaderTypes]) -> None:
-        merged = default_headers()
-        merged.update(headers)
-        self._headers = merged
-
-    @property
-    def cookies(self) -> Cookies:
-        return self._cookies
-
-    @cookies.setter
-    def cookies(self, cookies: Optional[CookieTypes]) -> None:
-        self._cookies = Cookies(cookies)
-
-    @property
-    def params(self) -> QueryParams:
-        return self._params
-
-    @params.setter
-    def params(self, params: Optional[QueryParamTypes]) -> None:
-        self._params = QueryParams(params)
-
-    # ---- building requests -----------------------------------------------------------
-
-    def build_request(
-        self,
-        method: str,
-        url: Union[URL, str],
-        *,
-        content: Optional[RequestContent] = None,
-        data: Optional[RequestData] = None,
-        files: Optional[RequestFiles] = None,
-        json: Optional[Any] = None,
-        params: Optional[QueryParamTypes] = None,
-        headers: Optional[HeaderTypes] = None,
-        cookies: Optional[CookieTypes] = None,
-        timeout: Union[TimeoutTypes, UseClientDefault] = USE_CLIENT_DEFAULT,
-        extensions: Optional[RequestExtensions] = None,
-    ) -> Request:
-        """Build a request with the client's defaults merged in, without sending it."""
-        merged_url = merge_url(self._base_url, url if isinstance(url, URL) else URL(url))
-        merged_headers = self._headers.copy()
-        if headers is not None:
-            merged_headers.update(headers)
-        if cookies is not None:
-            warnings.warn(
-                "Setting per-request cookies=<...> is deprecated: set them on the client "
-                "instead (client.cookies or Client(cookies=...)).",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-        merged_cookies = self._merge_cookies(cookies)
-        merged_params = self._params.merge(params) if (params or self._params) else None
-        request_extensions = dict(extensions) if extensions else {}
-        if "timeout" not in request_extensions:
-            chosen = self._timeout if isinstance(timeout, UseClientDefault) else Timeout(timeout)
-            request_extensions["timeout"] = chosen.as_dict()
-        return Request(
-            method,
-            merged_url,
-            content=content,
-            data=data,
-            files=files,
-            json=json,
-            params=merged_params,
-            headers=merged_headers,
-            cookies=merged_cookies,
-            extensions=request_extensions,
-        )
-
-    def _merge_cookies(self, cookies: Optional[CookieTypes]) -> Optional[Cookies]:
-        if cookies is None:
-            return self._cookies if self._cookies else None
-        merged = Cookies(self._cookies)
-        merged.update(cookies)
-        return merged
 
     def _transport_for_url(self, url: URL) -> BaseTransport:
         for pattern, transport in self._mounts:
@@ -369,9 +229,9 @@ class Client:
         follow_redirects: Union[bool, UseClientDefault] = USE_CLIENT_DEFAULT,
     ) -> Response:
         """Send a built request, following the auth flow and (if asked) redirects."""
-        if self._state == _CLOSED:
+        if self._state == CLOSED:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
-        self._state = _OPENED
+        self._state = OPENED
         follow = (
             self.follow_redirects
             if isinstance(follow_redirects, UseClientDefault)
@@ -388,15 +248,6 @@ class Client:
         except BaseException:
             response.close()
             raise
-
-    def _request_auth(
-        self, request: Request, auth: Union[AuthTypes, UseClientDefault, None]
-    ) -> Auth:
-        chosen = self._auth if isinstance(auth, UseClientDefault) else build_auth(auth)
-        if chosen is not None:
-            return chosen
-        from_url = auth_from_url(request.url)
-        return from_url if from_url is not None else Auth()
 
     def _send_handling_auth(
         self, request: Request, auth: Auth, follow_redirects: bool, history: list[Response]
@@ -690,17 +541,17 @@ class Client:
 
     def close(self) -> None:
         """Close the transports and every pooled connection."""
-        if self._state != _CLOSED:
-            self._state = _CLOSED
+        if self._state != CLOSED:
+            self._state = CLOSED
             for transport in self._transports():
                 transport.close()
 
     def __enter__(self: T) -> T:
-        if self._state != _UNOPENED:
-            if self._state == _OPENED:
+        if self._state != UNOPENED:
+            if self._state == OPENED:
                 raise RuntimeError("Cannot open a client instance more than once.")
             raise RuntimeError("Cannot reopen a client instance, once it has been closed.")
-        self._state = _OPENED
+        self._state = OPENED
         for transport in self._transports():
             transport.__enter__()
         return self
@@ -711,6 +562,6 @@ class Client:
         exc_value: Optional[BaseException] = None,
         traceback: Optional[TracebackType] = None,
     ) -> None:
-        self._state = _CLOSED
+        self._state = CLOSED
         for transport in self._transports():
             transport.__exit__(exc_type, exc_value, traceback)
