@@ -30,6 +30,7 @@ from typing import Any, List, Optional, Tuple, Type, Union
 from httpduo._models._exceptions import ConnectError
 
 __all__ = [
+    "CONNECT_IN_PROGRESS",
     "HAPPY_EYEBALLS_DELAY",
     "AsyncEvent",
     "AsyncLock",
@@ -385,7 +386,9 @@ def format_peer(host: str, port: int) -> str:
 def describe_error(exc: BaseException) -> str:
     """A one-line reason for `exc`, falling back to what caused it when it says nothing."""
     current: Optional[BaseException] = exc
-    while current is not None:
+    for _ in range(8):  # chains are short; the bound guards against a cyclic __cause__
+        if current is None:
+            break
         text = str(current)
         if text:
             return text
@@ -502,8 +505,13 @@ def connect_failure_message(
 if hasattr(select, "poll"):
 
     def is_socket_readable(sock: Any) -> bool:
-        """True if `sock` has data or EOF waiting now, or is closed. Zero-timeout poll."""
-        fileno = sock.fileno() if sock is not None else -1
+        """True if `sock` has data or EOF waiting now, or is closed. Zero-timeout poll.
+
+        A stream without a socket (None) reports False: nothing says it is dead.
+        """
+        if sock is None:
+            return False
+        fileno = sock.fileno()
         if fileno < 0:
             return True
         poller = select.poll()
@@ -514,7 +522,9 @@ else:  # pragma: no cover - Windows
 
     def is_socket_readable(sock: Any) -> bool:
         """True if `sock` has data or EOF waiting now, or is closed. Zero-timeout select."""
-        fileno = sock.fileno() if sock is not None else -1
+        if sock is None:
+            return False
+        fileno = sock.fileno()
         if fileno < 0:
             return True
         readable, _, _ = select.select([fileno], [], [], 0)

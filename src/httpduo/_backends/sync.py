@@ -59,8 +59,14 @@ __all__ = ["SyncBackend", "SyncStream"]
 
 _T = TypeVar("_T")
 
-# socket.timeout is TimeoutError from 3.10 on, a distinct OSError subclass on 3.9.
-_SOCKET_TIMEOUT: Tuple[Type[BaseException], ...] = (socket.timeout, BlockingIOError)
+# socket.timeout is TimeoutError from 3.10 on, a distinct OSError subclass on 3.9. The
+# others mean "would block", which only happens when a spent deadline made us poll (0s).
+_SOCKET_TIMEOUT: Tuple[Type[BaseException], ...] = (
+    socket.timeout,
+    BlockingIOError,
+    ssl.SSLWantReadError,
+    ssl.SSLWantWriteError,
+)
 
 _TLS_READ_SIZE = 65536
 
