@@ -17,8 +17,9 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any, Optional, Tuple
+from typing import Any, NoReturn, Optional, Tuple
 from urllib.parse import unquote
 
 import idna
@@ -98,11 +99,14 @@ def _pct_encode(match: re.Match[str]) -> str:
 def _quote(pattern: re.Pattern[str], value: str, component: str) -> str:
     try:
         return pattern.sub(_pct_encode, value)
-    except UnicodeEncodeError:  # a lone surrogate cannot be UTF-8 encoded
-        raise InvalidURL(f"Invalid character in URL {component} component: {value!r}") from None
+    except UnicodeEncodeError as exc:  # a lone surrogate cannot be UTF-8 encoded
+        char = exc.object[exc.start]
+        raise InvalidURL(
+            f"Invalid character in URL {component} component, {char!r} cannot be UTF-8 encoded"
+        ) from None
 
 
-def _raise_non_printable(url: str) -> None:
+def _raise_non_printable(url: str) -> NoReturn:
     match = _CONTROL_RE.search(url)
     assert match is not None  # only called when the strict split failed
     index = match.start()
@@ -195,6 +199,12 @@ def encode_host(host: str) -> str:
         if _IPV4_RE.fullmatch(lowered):
             _check_ipv4(lowered)
         return lowered
+    return _idna_encode(host)
+
+
+# IDNA processing costs ~10 µs a host and hosts repeat, so results are memoised.
+@functools.lru_cache(maxsize=512)
+def _idna_encode(host: str) -> str:
     try:
         return idna.encode(host, uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError):
@@ -205,6 +215,11 @@ def decode_host(host: str) -> str:
     """The display form of an encoded host: IDNA "xn--" labels decoded to unicode."""
     if "xn--" not in host:
         return host
+    return _idna_decode(host)
+
+
+@functools.lru_cache(maxsize=512)
+def _idna_decode(host: str) -> str:
     labels = host.split(".")
     for index, label in enumerate(labels):
         if label.startswith("xn--"):
@@ -230,6 +245,12 @@ def _parse_authority(authority: str, scheme: str) -> tuple[str, str, Optional[in
     else:
         host, _, port = hostport.partition(":")
     return userinfo, encode_host(host), _parse_port(port, scheme) if port else None
+
+
+def _protect_relative_path(path: str) -> str:
+    # RFC 3986 §4.2: a relative path whose first segment contains ":" is written
+    # "./seg:..." so it cannot be read back as "scheme:...".
+    return "./" + path if _SCHEME_LIKE_RE.match(path) else path
 
 
 def _needs_dot_removal(path: str) -> bool:
@@ -278,7 +299,6 @@ def parse_url(url: str) -> Components:
     match = _URL_RE.fullmatch(url)
     if match is None:
         _raise_non_printable(url)
-    assert match is not None
     scheme, authority, path, query, fragment = match.groups()
     scheme = "" if scheme is None else scheme.lower()
     if authority is None:
@@ -351,7 +371,6 @@ def replace_components(parts: Components, kwargs: dict[str, Any]) -> Components:
     turned into a `query` string by the caller (it needs `QueryParams`).
     """
     scheme, userinfo, host, port, path, query, fragment = parts
-    path_changed = False
 
     if "raw_path" in kwargs:
         kwargs = dict(kwargs)
@@ -410,7 +429,6 @@ def replace_components(parts: Components, kwargs: dict[str, Any]) -> Components:
         path = kwargs["path"] or ""
         _check_component(path, "path")
         path = _quote(_PATH_QUOTE_RE, path, "path")
-        path_changed = True
     if "query" in kwargs:
         raw_query = kwargs["query"]
         if raw_query is None:
@@ -429,9 +447,13 @@ def replace_components(parts: Components, kwargs: dict[str, Any]) -> Components:
     if has_authority:
         if path and path[0] != "/":
             raise InvalidURL("For absolute URLs, path must be empty or begin with '/'")
-    elif not scheme and path.startswith("//"):
-        raise InvalidURL("URLs with no authority component cannot have a path starting with '//'")
-    if path_changed and (scheme or has_authority):
+    elif not scheme:
+        if path.startswith("//"):
+            raise InvalidURL(
+                "URLs with no authority component cannot have a path starting with '//'"
+            )
+        path = _protect_relative_path(path)
+    if scheme or has_authority:  # also when a scheme or host was just added
         path = remove_dot_segments(path)
     return scheme, userinfo, host, port, path, query, fragment
 
@@ -441,15 +463,8 @@ def resolve(base: Components, ref: Components) -> Components:
     r_scheme, r_userinfo, r_host, r_port, r_path, r_query, r_fragment = ref
     b_scheme, b_userinfo, b_host, b_port, b_path, b_query, _ = base
     if r_scheme:
-        return (
-            r_scheme,
-            r_userinfo,
-            r_host,
-            r_port,
-            remove_dot_segments(r_path),
-            r_query,
-            (r_fragment),
-        )
+        # Already normalised when parsed: a reference with a scheme is used as it is.
+        return ref
     if r_host or r_userinfo or r_port is not None:
         port = r_port if r_port is None or DEFAULT_PORTS.get(b_scheme) != r_port else None
         path = remove_dot_segments(r_path)
@@ -465,6 +480,8 @@ def resolve(base: Components, ref: Components) -> Components:
         else:
             path = remove_dot_segments(b_path[: b_path.rfind("/") + 1] + r_path)
         query = r_query
+    if not b_scheme and not (b_host or b_userinfo or b_port is not None):
+        path = _protect_relative_path(path)
     return b_scheme, b_userinfo, b_host, b_port, path, query, r_fragment
 
 
@@ -481,8 +498,6 @@ def unparse(parts: Components) -> str:
         result += f"[{host}]" if ":" in host else host
         if port is not None:
             result += f":{port}"
-    elif not scheme and _SCHEME_LIKE_RE.match(path):
-        result = "./"  # "a:b" as a relative path would read back as scheme "a"
     result += path
     if query is not None:
         result += "?" + query

@@ -12,6 +12,7 @@ Rules:
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from typing import Any, NamedTuple, Optional, Union
@@ -97,15 +98,13 @@ class URL:
             parts = url._parts()
         else:
             raise TypeError(
-                f"Invalid type for url.  Expected str or httpduo.URL, got {type(url)}: {url!r}"
+                f"Invalid type for url. Expected str or httpduo.URL, got {type(url)}: {url!r}"
             )
-        if kwargs:
-            check_kwargs(kwargs)
-            if "params" in kwargs:
-                params = QueryParams(kwargs.pop("params"))
-                kwargs["query"] = str(params).encode("ascii") if params else None
-            parts = replace_components(parts, kwargs)
-        self._set(parts)
+        check_kwargs(kwargs)
+        if "params" in kwargs:  # params replaces the query, as in httpx
+            params = QueryParams(kwargs.pop("params"))
+            kwargs["query"] = str(params).encode("ascii") if params else None
+        self._set(replace_components(parts, kwargs))
         self._str = None
         self._params = None
 
@@ -358,6 +357,14 @@ def _parse_query(query: str) -> dict[str, list[str]]:
     return result
 
 
+# Characters quote_plus() never encodes: such keys and values skip the call.
+_FORM_SAFE_RE = re.compile(r"[A-Za-z0-9_.\-~]*")
+
+
+def _form_quote(text: str) -> str:
+    return text if _FORM_SAFE_RE.fullmatch(text) else quote_plus(text, safe="")
+
+
 _IMMUTABLE = (
     "QueryParams are immutable. Use `q = q.set(key, value)`, `q = q.add(key, value)` or "
     "`q = q.merge(...)` to create an updated copy."
@@ -518,7 +525,7 @@ class QueryParams(Mapping[str, str]):
         if value is None:
             value = self._str = "&".join(
                 [
-                    f"{quote_plus(key, safe='')}={quote_plus(item, safe='')}"
+                    f"{_form_quote(key)}={_form_quote(item)}"
                     for key, values in self._dict.items()
                     for item in values
                 ]
