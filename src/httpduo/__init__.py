@@ -52,12 +52,16 @@ from ._models._urls import URL, QueryParams
 from ._sync._base_transport import BaseTransport
 from ._sync._client import Client
 from ._sync._transport import HTTPTransport
+from ._transports.asgi import ASGITransport
+from ._transports.mock import MockTransport
+from ._transports.wsgi import WSGITransport
 from ._version import __version__
 
 __title__ = "httpduo"
 __description__ = "An HTTP client for Python with the httpx API, sync and async from one source."
 
 __all__ = [
+    "ASGITransport",
     "AsyncBaseTransport",
     "AsyncByteStream",
     "AsyncClient",
@@ -82,6 +86,7 @@ __all__ = [
     "InvalidURL",
     "Limits",
     "LocalProtocolError",
+    "MockTransport",
     "NetRCAuth",
     "NetworkError",
     "PoolTimeout",
@@ -108,6 +113,7 @@ __all__ = [
     "URL",
     "USE_CLIENT_DEFAULT",
     "UnsupportedProtocol",
+    "WSGITransport",
     "WriteError",
     "WriteTimeout",
     "__description__",

@@ -70,9 +70,9 @@ class _TimedStream(AsyncByteStream):
         self._response = response
         self._start = start
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        # The wrapped stream's own iterator: no extra generator to finalise.
+        return self._stream.__aiter__()
 
     async def aclose(self) -> None:
         self._response.elapsed = datetime.timedelta(seconds=perf_counter() - self._start)
@@ -564,5 +564,6 @@ class AsyncClient(BaseClient):
         traceback: Optional[TracebackType] = None,
     ) -> None:
         self._state = CLOSED
-        for transport in self._transports():
+        # Reverse order: transports holding task groups must exit as they were entered.
+        for transport in reversed(self._transports()):
             await transport.__aexit__(exc_type, exc_value, traceback)

@@ -394,3 +394,9 @@ async def _happy_eyeballs(
     if winners:
         return winners[0]
     raise ConnectError(connect_failure_message(host, port, errors)) from errors[-1][1]
+
+
+# Re-exported for the in-process ASGI transport, which must not import anyio itself.
+create_task_group = anyio.create_task_group
+create_memory_object_stream = anyio.create_memory_object_stream
+__all__ += ["create_memory_object_stream", "create_task_group"]

@@ -72,8 +72,8 @@ class _TimedStream(SyncByteStream):
         self._start = start
 
     def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._stream:
-            yield chunk
+        # The wrapped stream's own iterator: no extra generator to finalise.
+        return self._stream.__iter__()
 
     def close(self) -> None:
         self._response.elapsed = datetime.timedelta(seconds=perf_counter() - self._start)
@@ -563,5 +563,6 @@ class Client(BaseClient):
         traceback: Optional[TracebackType] = None,
     ) -> None:
         self._state = CLOSED
-        for transport in self._transports():
+        # Reverse order: transports holding task groups must exit as they were entered.
+        for transport in reversed(self._transports()):
             transport.__exit__(exc_type, exc_value, traceback)
