@@ -323,32 +323,32 @@ class Response:
     @property
     def is_informational(self) -> bool:
         """1xx."""
-        return 100 <= self.status_code <= 199
+        return codes.is_informational(self.status_code)
 
     @property
     def is_success(self) -> bool:
         """2xx."""
-        return 200 <= self.status_code <= 299
+        return codes.is_success(self.status_code)
 
     @property
     def is_redirect(self) -> bool:
         """3xx (see `has_redirect_location` for "is there somewhere to go")."""
-        return 300 <= self.status_code <= 399
+        return codes.is_redirect(self.status_code)
 
     @property
     def is_client_error(self) -> bool:
         """4xx."""
-        return 400 <= self.status_code <= 499
+        return codes.is_client_error(self.status_code)
 
     @property
     def is_server_error(self) -> bool:
         """5xx."""
-        return 500 <= self.status_code <= 599
+        return codes.is_server_error(self.status_code)
 
     @property
     def is_error(self) -> bool:
         """4xx or 5xx."""
-        return 400 <= self.status_code <= 599
+        return codes.is_error(self.status_code)
 
     @property
     def has_redirect_location(self) -> bool:
