@@ -92,3 +92,16 @@ def tests(session: nox.Session) -> None:
         "--cov-report=term-missing:skip-covered",
         *session.posargs,
     )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The side-by-side benchmarks (bench/README.md); arguments after `--` go to the runner.
+
+    Not in the default sessions: it takes minutes and wants nginx installed (Debian:
+    apt-get install nginx-light); without it the runner falls back to uvicorn and says so.
+    """
+    # The clients compared against; requests is a bench-only dependency.
+    bench_deps = ["httpx", "aiohttp", "urllib3", "requests", "uvicorn"]
+    session.install("-e", ".", *bench_deps)
+    session.run("python", "-m", "bench", *session.posargs)

@@ -1,0 +1,327 @@
+"""The bench server: a private nginx on 127.0.0.1, or a clearly labelled uvicorn fallback.
+
+Rules:
+- The harness starts its own server from a configuration generated in a temporary
+  directory; every path the server writes (pid, error log, temp dirs) lives there, so no
+  root is needed and nothing outside is touched. The directory is removed afterwards.
+- nginx runs as ONE process (`master_process off; daemon off;`), so the PID started is
+  the whole server. It is stopped by that PID only (TERM, then KILL after 5 s), on normal
+  exit, on an exception, on Ctrl-C and on SIGTERM.
+- One worker (the one process) leaves the other core of a 2-core machine to the client.
+  `keepalive_requests` is high so a connection is never closed mid-run by the server.
+- Without nginx the fallback is uvicorn in a subprocess (not a thread: the CPU column must
+  stay the client's own). A Python server is slower than the clients it serves, so its
+  ratios are marked server-bound and a warning is printed.
+- The server is ready when it answers `/small` correctly, not when its port opens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Optional
+
+from bench.floors import SocketFloor
+
+__all__ = [
+    "LARGE_BLOCK",
+    "SMALL_BODY",
+    "ServerInfo",
+    "ServerUnavailable",
+    "bench_server",
+    "find_nginx",
+]
+
+SMALL_BODY = b"Hello, world!"
+LARGE_BLOCK = bytes(range(256)) * 4096  # /large is this 1 MiB, repeated (then cut)
+_READY_TIMEOUT = 15.0
+_NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
+# Temp-path directive per optional nginx module: a build without the module rejects it.
+_TEMP_PATHS = {
+    "client_body_temp_path": None,
+    "proxy_temp_path": "http_proxy",
+    "fastcgi_temp_path": "http_fastcgi",
+    "uwsgi_temp_path": "http_uwsgi",
+    "scgi_temp_path": "http_scgi",
+}
+
+
+class ServerUnavailable(Exception):
+    """The requested server cannot be started here; the message says why."""
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """Where the bench server listens and what it serves."""
+
+    kind: str  # "nginx" or "uvicorn"
+    version: str
+    base_url: str
+    large_size: int
+    server_bound: bool  # True when the server, not the client, may set the pace
+
+    @property
+    def small_url(self) -> str:
+        return self.base_url + "/small"
+
+    @property
+    def large_url(self) -> str:
+        return self.base_url + "/large"
+
+
+def find_nginx() -> Optional[str]:
+    """The nginx binary, also where a non-root PATH has no sbin directories."""
+    found = shutil.which("nginx")
+    if found:
+        return found
+    for candidate in _NGINX_CANDIDATES:
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+@contextlib.contextmanager
+def bench_server(kind: str, large_size: int) -> Iterator[ServerInfo]:
+    """Start the bench server (`kind`: "auto", "nginx" or "uvicorn") and stop it after.
+
+    "auto" uses nginx when it is installed and falls back to uvicorn with a warning.
+    """
+    if kind not in ("auto", "nginx", "uvicorn"):
+        raise ValueError(f"unknown server kind {kind!r}")
+    nginx = find_nginx()
+    if kind == "nginx" and nginx is None:
+        raise ServerUnavailable("nginx is not installed (Debian: apt-get install -y nginx-light)")
+    with tempfile.TemporaryDirectory(prefix="httpduo-bench-") as tmp:
+        root = Path(tmp)
+        www = root / "www"
+        www.mkdir()
+        _write_large_file(www / "large", large_size)
+        with _sigterm_raises():
+            if nginx is not None and kind != "uvicorn":
+                yield from _run_nginx(nginx, root, large_size)
+            else:
+                if kind == "auto":
+                    print(
+                        "WARNING: nginx not found; falling back to uvicorn. A Python server "
+                        "is slower than the clients it serves: these ratios are "
+                        "SERVER-BOUND and understate the differences between clients. "
+                        "Install nginx (apt-get install -y nginx-light) for real numbers.",
+                        file=sys.stderr,
+                    )
+                yield from _run_uvicorn(root, large_size)
+
+
+def _write_large_file(path: Path, size: int) -> None:
+    with path.open("wb") as f:
+        # Written out, not sparse: the server really reads it (from the page cache).
+        whole, rest = divmod(size, len(LARGE_BLOCK))
+        for _ in range(whole):
+            f.write(LARGE_BLOCK)
+        f.write(LARGE_BLOCK[:rest])
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    # SIGTERM's default action skips `finally`; turned into SystemExit, the server is
+    # stopped by the same path as Ctrl-C. Only possible from the main thread.
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def _exit(signum: int, frame: Optional[FrameType]) -> None:
+            raise SystemExit(128 + signum)
+
+        signal.signal(signal.SIGTERM, _exit)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    else:
+        yield
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _nginx_build(nginx: str) -> tuple[str, str]:
+    """(version, configure arguments) as `nginx -V` reports them (on stderr)."""
+    out = subprocess.run([nginx, "-V"], capture_output=True, text=True, check=False)
+    text = out.stderr + out.stdout
+    version = "nginx"
+    for line in text.splitlines():
+        if line.startswith("nginx version:"):
+            version = line.split(":", 1)[1].strip()
+    return version, text
+
+
+def _nginx_config(root: Path, port: int, configure: str) -> str:
+    def q(path: Path) -> str:
+        return '"' + str(path) + '"'
+
+    temp_lines = []
+    for directive, module in _TEMP_PATHS.items():
+        if module is not None and f"--without-{module}_module" in configure:
+            continue
+        temp_lines.append(f"    {directive} {q(root / 'tmp' / directive)};")
+    temps = "\n".join(temp_lines)
+    return f"""# Generated by bench/server.py for one benchmark run.
+daemon off;
+master_process off;
+worker_processes 1;
+pid {q(root / "nginx.pid")};
+error_log {q(root / "error.log")} warn;
+
+events {{
+    worker_connections 1024;
+}}
+
+http {{
+    access_log off;
+{temps}
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 100000;
+    keepalive_timeout 300s;
+    server_tokens off;
+    default_type application/octet-stream;
+
+    server {{
+        listen 127.0.0.1:{port};
+        root {q(root / "www")};
+
+        location = /small {{
+            default_type text/plain;
+            return 200 "{SMALL_BODY.decode("ascii")}";
+        }}
+
+        location = /large {{
+        }}
+    }}
+}}
+"""
+
+
+def _run_nginx(nginx: str, root: Path, large_size: int) -> Iterator[ServerInfo]:
+    version, configure = _nginx_build(nginx)
+    (root / "tmp").mkdir()
+    error_log = root / "error.log"
+    for attempt in range(3):
+        port = _free_port()  # another process may take it before nginx does: retry
+        conf = root / "nginx.conf"
+        conf.write_text(_nginx_config(root, port, configure))
+        with (root / "nginx.stderr").open("ab") as stderr:
+            proc = subprocess.Popen(
+                [nginx, "-p", str(root), "-c", str(conf), "-e", str(error_log)],
+                stdin=subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=stderr,
+            )
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            if not _wait_ready(proc, base_url):
+                if attempt < 2 and "in use" in _log_text(error_log):
+                    continue
+                raise ServerUnavailable(
+                    f"nginx did not start; it says:\n{_log_text(error_log)}\n"
+                    f"{_log_text(root / 'nginx.stderr')}"
+                )
+            yield ServerInfo("nginx", version, base_url, large_size, server_bound=False)
+            return
+        finally:
+            _stop(proc)
+    raise ServerUnavailable("nginx could not bind a port after 3 attempts")
+
+
+def _run_uvicorn(root: Path, large_size: int) -> Iterator[ServerInfo]:
+    if importlib.util.find_spec("uvicorn") is None:
+        raise ServerUnavailable("neither nginx nor uvicorn is installed")
+    version = "uvicorn " + importlib.metadata.version("uvicorn")
+    port = _free_port()
+    env = dict(os.environ, BENCH_LARGE_SIZE=str(large_size))
+    log = (root / "uvicorn.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.fallback_app:app",
+            "--app-dir",
+            str(Path(__file__).resolve().parent.parent),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--timeout-keep-alive",
+            "300",
+        ],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        if not _wait_ready(proc, base_url):
+            log.flush()
+            raise ServerUnavailable(f"uvicorn did not start:\n{_log_text(root / 'uvicorn.log')}")
+        yield ServerInfo("uvicorn", version, base_url, large_size, server_bound=True)
+    finally:
+        _stop(proc)
+        log.close()
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], base_url: str) -> bool:
+    deadline = time.monotonic() + _READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        floor = SocketFloor()
+        try:
+            status, body = floor.get(base_url + "/small")
+            if status == 200 and body == SMALL_BODY:
+                return True
+        except OSError:
+            pass
+        finally:
+            floor.close()
+        time.sleep(0.05)
+    return False
+
+
+def _log_text(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")[-4000:] or "(empty)"
+    except OSError:
+        return "(no log)"
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop exactly the process this module started."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
