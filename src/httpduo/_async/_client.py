@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import warnings
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
@@ -34,6 +35,7 @@ from .._models._config import (
     UseClientDefault,
 )
 from .._models._exceptions import TooManyRedirects, request_context
+from .._models._proxy_env import get_environment_proxies, mount_pattern
 from .._models._redirects import build_redirect_request
 from .._models._requests import Request
 from .._models._responses import Response
@@ -79,12 +81,80 @@ class _TimedStream(AsyncByteStream):
         await self._stream.aclose()
 
 
+ProxyTypes = Union[URL, str, Proxy]
+ProxiesTypes = Union[ProxyTypes, Mapping[str, Optional[ProxyTypes]]]
+
+
+def _as_proxy(value: ProxyTypes) -> Proxy:
+    return value if isinstance(value, Proxy) else Proxy(url=value)
+
+
+def _proxy_source(proxy: Proxy) -> str:
+    """How to write `proxy` in code, for a warning (never showing a password)."""
+    if proxy.auth is None and not proxy.headers and proxy.ssl_context is None:
+        return repr(str(proxy.url))
+    return f"httpduo.{proxy!r}"
+
+
+def _proxy_map(
+    proxy: Optional[ProxyTypes], proxies: Optional[ProxiesTypes], use_environment: bool
+) -> dict[str, Optional[Proxy]]:
+    """The proxy to mount per pattern: `proxy=`, else `proxies=`, else the environment."""
+    if proxies is not None:
+        if proxy is not None:
+            raise RuntimeError("Use either `proxy` or `proxies`, not both.")
+        if isinstance(proxies, Mapping):
+            routes = {
+                key: None if value is None else _as_proxy(value) for key, value in proxies.items()
+            }
+            suggestion = ", ".join(
+                f"{key!r}: "
+                + (
+                    "None"
+                    if value is None
+                    else f"httpduo.AsyncHTTPTransport(proxy={_proxy_source(value)})"
+                )
+                for key, value in routes.items()
+            )
+            warnings.warn(
+                "The 'proxies' argument is deprecated (httpx 0.28 removed it). "
+                f"Use mounts instead: mounts={{{suggestion}}}",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            return routes
+        warnings.warn(
+            "The 'proxies' argument is deprecated (httpx 0.28 removed it). "
+            f"Use proxy={_proxy_source(_as_proxy(proxies))} instead.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        proxy = proxies
+    if proxy is not None:
+        return {"all://": _as_proxy(proxy)}
+    if use_environment:
+        return {
+            key: None if url is None else Proxy(url=url)
+            for key, url in get_environment_proxies().items()
+        }
+    return {}
+
+
 class AsyncClient(BaseClient):
     """An HTTP client with connection pooling, redirects, auth, cookies and event hooks.
 
     Use it as a context manager (or close it) so pooled connections are released; its
     settings (`base_url`, `params`, `headers`, `cookies`, `auth`, `timeout`) are merged
     into every request it sends.
+
+    Proxies: `proxy=` sends every request through one proxy; `mounts=` routes URL
+    patterns to transports, e.g. `{"https://": httpduo.AsyncHTTPTransport(proxy=...)}`.
+    Without either, and with `trust_env=True`, the proxy environment variables apply
+    (the routes of `httpduo.get_environment_proxies()`) -- but only when the client
+    builds its own transport: passing `transport=` leaves routing to you, so the
+    environment's proxies are not used unless you mount them yourself. Mounts you pass
+    replace environment routes with the same pattern. `proxies=` (httpx < 0.28) still
+    works, with a `DeprecationWarning` saying what to write instead.
     """
 
     def __init__(
@@ -100,6 +170,7 @@ class AsyncClient(BaseClient):
         http1: bool = True,
         http2: bool = False,
         proxy: Union[URL, str, Proxy, None] = None,
+        proxies: Optional[ProxiesTypes] = None,
         mounts: Optional[Mapping[str, Optional[AsyncBaseTransport]]] = None,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT_CONFIG,
         follow_redirects: bool = False,
@@ -123,6 +194,7 @@ class AsyncClient(BaseClient):
             trust_env=trust_env,
             default_encoding=default_encoding,
         )
+        proxy_map = _proxy_map(proxy, proxies, trust_env and transport is None)
         if transport is None:
             transport = AsyncHTTPTransport(
                 verify=verify,
@@ -131,13 +203,29 @@ class AsyncClient(BaseClient):
                 http1=http1,
                 http2=http2,
                 limits=limits,
-                proxy=proxy,
             )
         self._transport = transport
-        mounted = {URLPattern(key): value for key, value in (mounts or {}).items()}
+        # As httpx: proxies are mounted (the base transport stays direct, for mounts set
+        # to None and NO_PROXY routes), and mounts given here override equal patterns.
+        routes: dict[str, Optional[AsyncBaseTransport]] = {
+            key: None
+            if value is None
+            else AsyncHTTPTransport(
+                verify=verify,
+                cert=cert,
+                trust_env=trust_env,
+                http1=http1,
+                http2=http2,
+                limits=limits,
+                proxy=value,
+            )
+            for key, value in proxy_map.items()
+        }
+        routes.update(mounts or {})
         # Sorted once, most specific first, so lookup stops at the first match.
         self._mounts: list[tuple[URLPattern, Optional[AsyncBaseTransport]]] = sorted(
-            mounted.items(), key=lambda item: item[0].priority
+            ((mount_pattern(key), value) for key, value in routes.items()),
+            key=lambda item: item[0].priority,
         )
 
     def _transport_for_url(self, url: URL) -> AsyncBaseTransport:
@@ -253,6 +341,9 @@ class AsyncClient(BaseClient):
     async def _send_handling_auth(
         self, request: Request, auth: Auth, follow_redirects: bool, history: list[Response]
     ) -> Response:
+        if type(auth) is Auth:
+            # The no-op flow: skip driving a generator for every unauthenticated request.
+            return await self._send_handling_redirects(request, follow_redirects, history)
         auth_flow = auth.async_auth_flow(request)
         try:
             request = await auth_flow.__anext__()

@@ -91,11 +91,15 @@ def _after(timeout: Optional[float]) -> str:
 class AnyIOStream(AsyncNetworkStream):
     """An anyio byte stream: TCP, UNIX socket, or TLS over either."""
 
-    __slots__ = ("_peer", "_stream")
+    __slots__ = ("_peer", "_raw_socket", "_ssl_object", "_stream")
 
     def __init__(self, stream: anyio.abc.ByteStream, peer: str) -> None:
         self._stream = stream
         self._peer = peer
+        # Looked up once: anyio rebuilds its attribute mapping on every `extra()` call,
+        # and the pool asks "is_readable" each time it reuses a connection.
+        self._raw_socket = stream.extra(SocketAttribute.raw_socket, None)
+        self._ssl_object = stream.extra(TLSAttribute.ssl_object, None)
 
     async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
         try:
@@ -162,10 +166,10 @@ class AnyIOStream(AsyncNetworkStream):
     def get_extra_info(self, name: str) -> Any:
         stream = self._stream
         if name == "is_readable":
-            ssl_object = stream.extra(TLSAttribute.ssl_object, None)
+            ssl_object = self._ssl_object
             if ssl_object is not None and ssl_object.pending():
                 return True
-            return is_socket_readable(stream.extra(SocketAttribute.raw_socket, None))
+            return is_socket_readable(self._raw_socket)
         attribute = _EXTRA_ATTRIBUTES.get(name)
         return None if attribute is None else stream.extra(attribute, None)
 
