@@ -325,10 +325,53 @@ def _floor_get(floor: AsyncProtocolFloor) -> Callable[[str], Awaitable[bytes]]:
     return get
 
 
+def transport_creation(options: Options, server: ServerInfo) -> Plan:
+    """Creating a default transport (and closing it), after the first one.
+
+    The first creation in a process builds and caches the SSL context; what users pay
+    per client after that is what this measures. No request is sent.
+    """
+    n = max(options.requests // 4, 50)
+
+    def contestant(name: str, role: str, module_name: str, attr: str) -> Contestant:
+        def run(profiler: Optional[cProfile.Profile]) -> Sample:
+            module = __import__(module_name)
+            factory = getattr(module, attr)
+            factory()  # the first one pays for the SSL context
+            clock = _Clock(profiler)
+            clock.start()
+            for _ in range(n):
+                factory()
+            return clock.stop()
+
+        return Contestant(name, role, f"{module_name}.{attr}()", run)
+
+    rows = [
+        contestant("httpduo", "baseline", "httpduo", "HTTPTransport"),
+        contestant("httpduo async", "client", "httpduo", "AsyncHTTPTransport"),
+        contestant("httpx", "client", "httpx", "HTTPTransport"),
+        contestant("httpx async", "client", "httpx", "AsyncHTTPTransport"),
+    ]
+    rows = [
+        row
+        for row in rows
+        if options.clients is None or row.role == "baseline" or row.name in options.clients
+    ]
+    return Plan(
+        name="transport-creation",
+        title=f"{n} default transports created after the first (no requests)",
+        unit="transport",
+        units=n,
+        contestants=rows,
+        prime=lambda: None,
+    )
+
+
 # The registry. Order is the order of the report.
 SCENARIOS: dict[str, ScenarioFn] = {
     "sync-sequential": sync_sequential,
     "async-concurrent": async_concurrent,
     "sync-download": sync_download,
     "async-download": async_download,
+    "transport-creation": transport_creation,
 }
