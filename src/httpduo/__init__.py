@@ -10,6 +10,7 @@ from ._async._base_transport import AsyncBaseTransport
 from ._async._client import AsyncClient
 from ._async._transport import AsyncHTTPTransport
 from ._models._auth import Auth, BasicAuth, DigestAuth, FunctionAuth, NetRCAuth
+from ._models._charsets import autodetect_encoding
 from ._models._config import USE_CLIENT_DEFAULT, Limits, Proxy, Timeout
 from ._models._cookies import Cookies
 from ._models._exceptions import (
@@ -119,6 +120,7 @@ __all__ = [
     "__description__",
     "__title__",
     "__version__",
+    "autodetect_encoding",
     "codes",
     "create_ssl_context",
     "delete",

@@ -10,6 +10,7 @@ from typing import Optional
 
 import pytest
 
+from httpduo._models._charsets import autodetect_encoding
 from httpduo._models._exceptions import (
     DecodingError,
     HTTPStatusError,
@@ -18,7 +19,7 @@ from httpduo._models._exceptions import (
     StreamConsumed,
 )
 from httpduo._models._requests import Request
-from httpduo._models._responses import Response, autodetect_encoding
+from httpduo._models._responses import Response
 from httpduo._models._streams import AsyncByteStream, ByteStream, SyncByteStream
 
 RUSSIAN = (

@@ -17,14 +17,12 @@ Rules of this module:
 
 from __future__ import annotations
 
-import codecs
 import datetime
-import functools
 import json as jsonlib
-import re
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
+from ._charsets import charset_from_content_type, is_known_encoding
 from ._content import encode_response
 from ._decoders import (
     ByteChunker,
@@ -43,6 +41,7 @@ from ._exceptions import (
     StreamConsumed,
 )
 from ._headers import Headers
+from ._links import parse_links
 from ._status_codes import codes
 from ._streams import AsyncByteStream, ByteStream, SyncByteStream, UnattachedStream
 from ._types import HeaderTypes, ResponseContent, ResponseExtensions
@@ -52,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._requests import Request
     from ._urls import URL
 
-__all__ = ["Response", "autodetect_encoding"]
+__all__ = ["Response"]
 
 DefaultEncoding = Union[str, Callable[[bytes], Optional[str]]]
 
@@ -60,12 +59,6 @@ DefaultEncoding = Union[str, Callable[[bytes], Optional[str]]]
 # are redirections without a single target).
 _REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 
-_CHARSET = re.compile(r';\s*charset\s*=\s*(?:"([^"]*)"|([^\s;]*))', re.IGNORECASE)
-
-# Link header (RFC 8288): `<url>; name=value; name="quoted", <url2>...`.
-_LINK_TARGET = re.compile(r"[\s,]*<([^>]*)>")
-_LINK_PARAM = re.compile(r'\s*;\s*([^\s=;,]+)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"|([^;,]*)))?')
-_QUOTED_PAIR = re.compile(r"\\(.)")
 
 _SYNC_ON_ASYNC = (
     "Attempted to call a sync iterator on an async stream. This response has an async "
@@ -87,51 +80,9 @@ _ASYNC_CLOSE_ON_SYNC = (
 )
 
 
-def autodetect_encoding(content: bytes) -> Optional[str]:
-    """Guess the text encoding of `content` with charset_normalizer (None if it cannot).
-
-    Pass it as `default_encoding=` to decode responses that declare no charset:
-    `httpduo.Client(default_encoding=httpduo.autodetect_encoding)`.
-    """
-    import charset_normalizer  # deferred: only paid for by those who ask for detection
-
-    best = charset_normalizer.from_bytes(content).best()
-    return None if best is None else best.encoding
-
-
-@functools.lru_cache(maxsize=128)
-def _is_known_encoding(name: str) -> bool:
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        return False
-    return True
-
-
 def _check_chunk_size(chunk_size: Optional[int]) -> None:
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
         raise ValueError(f"chunk_size must be a positive integer or None, not {chunk_size!r}")
-
-
-def _parse_links(header: str) -> list[dict[str, str]]:
-    links: list[dict[str, str]] = []
-    position = 0
-    while True:
-        target = _LINK_TARGET.search(header, position)
-        if target is None:
-            return links
-        link = {"url": target.group(1).strip()}
-        position = target.end()
-        while True:
-            param = _LINK_PARAM.match(header, position)
-            if param is None:
-                break
-            position = param.end()
-            quoted, bare = param.group(2), param.group(3)
-            value = (bare or "").strip() if quoted is None else _QUOTED_PAIR.sub(r"\1", quoted)
-            # RFC 8288 section 3.3: a repeated parameter's later occurrences are ignored.
-            link.setdefault(param.group(1).lower(), value)
-        links.append(link)
 
 
 class Response:
@@ -391,14 +342,7 @@ class Response:
     def charset_encoding(self) -> Optional[str]:
         """The charset of the Content-Type header (lower-cased), or None."""
         content_type = self.headers.get("content-type")
-        if content_type is None:
-            return None
-        match = _CHARSET.search(content_type)
-        if match is None:
-            return None
-        quoted, bare = match.groups()
-        charset = (quoted if quoted is not None else bare).strip().lower()
-        return charset or None
+        return None if content_type is None else charset_from_content_type(content_type)
 
     @property
     def encoding(self) -> Optional[str]:
@@ -410,7 +354,7 @@ class Response:
         if self._encoding_known:
             return self._encoding
         charset = self.charset_encoding
-        if charset is not None and _is_known_encoding(charset):
+        if charset is not None and is_known_encoding(charset):
             encoding = charset
         else:
             default = self.default_encoding
@@ -439,7 +383,7 @@ class Response:
         if not header:
             return {}
         links: dict[str, dict[str, str]] = {}
-        for link in _parse_links(header):
+        for link in parse_links(header):
             links[link.get("rel") or link["url"]] = link
         return links
 
