@@ -100,7 +100,7 @@ class Output:
     err_is_terminal: bool
 
     def binary_stdout(self) -> IO[bytes]:
-        return click.get_binary_stream("stdout")
+        return sys.stdout.buffer
 
     def error(self, message: str) -> None:
         """Report a failure as one line on stderr."""

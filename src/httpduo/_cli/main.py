@@ -88,7 +88,7 @@ class Options:
 
 def _read_stdin() -> bytes:
     # Read whole, so the body can be replayed (redirects, digest auth) and has a length.
-    return click.get_binary_stream("stdin").read()
+    return sys.stdin.buffer.read()
 
 
 def _open_file(ctx: click.Context, value: str, option: str) -> IO[bytes]:
