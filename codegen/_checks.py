@@ -25,7 +25,7 @@ class Finding(NamedTuple):
 _BOTH = ("src", "tests")
 # `anyio` used as the library (`anyio.x`, `import anyio`), not as a module path segment
 # such as `httpduo._backends.anyio`.
-_ANYIO_LIBRARY = r"(?<![\w.])anyio\.\w|^\s*(?:import|from)\s+anyio\b"
+_ANYIO_LIBRARY = r"(?<![\w./])anyio\.\w|^\s*(?:import|from)\s+anyio\b"
 
 UNTRANSLATABLE: tuple[Pattern, ...] = (
     Pattern(
@@ -64,7 +64,7 @@ UNTRANSLATABLE: tuple[Pattern, ...] = (
         " that need it in a single-sided test module outside tests/_async",
     ),
     Pattern(
-        re.compile(r"(?<![\w.])(?:asyncio|trio)\.\w|^\s*(?:import|from)\s+(?:asyncio|trio)\b"),
+        re.compile(r"(?<![\w./])(?:asyncio|trio)\.\w|^\s*(?:import|from)\s+(?:asyncio|trio)\b"),
         _BOTH,
         "event-loop libraries have no sync twin: go through the backend, or move the test"
         " to a single-sided module",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 # Real loopback servers (uvicorn, hypercorn, raw fault scripts): see tests/servers/fixtures.py.
-pytest_plugins = ["tests.servers.fixtures"]
+pytest_plugins = ["tests.servers.fixtures", "tests.servers.h2_scripted"]
 
 # --- anyio backends (codegen skeleton) --------------------------------------------------------
 # Two-mode tests in tests/_async are marked `@pytest.mark.anyio`; anyio's pytest plugin runs

@@ -5,8 +5,13 @@ Rules:
   request, outside any pool lock; failed connects are retried `retries` times with
   exponential backoff (0.5 s, 1 s, 2 s, ... capped at 8 s), connect errors only.
 - ALPN picks the protocol: "h2" → HTTP/2 (when enabled), anything else → HTTP/1.1.
-  `http1=False, http2=True` on plain TCP means HTTP/2 with prior knowledge.
-- A connection whose connect failed or was cancelled is closed and never reused.
+  `http1=False, http2=True` on plain TCP means HTTP/2 with prior knowledge. For HTTP/2,
+  connecting includes the connection preface and the server's SETTINGS, so the stream
+  capacity the pool sees is the server's from the start.
+- The pool calls `connect()` itself, to learn the protocol before the first response;
+  used alone, the connection connects on its first request.
+- A connection whose connect failed or was cancelled, or that was closed while
+  connecting, is closed and never reused.
 """
 
 from __future__ import annotations
@@ -17,14 +22,15 @@ from collections.abc import Iterable
 from typing import Any, Final, Optional, Union
 
 from httpduo._backends.base import AsyncNetworkBackend, AsyncNetworkStream
-from httpduo._models._exceptions import ConnectError, ConnectTimeout, UnsupportedProtocol
+from httpduo._models._exceptions import ConnectError, ConnectTimeout
 from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 
+from ._http2 import AsyncHTTP2Connection, ConnectionNotAvailable
 from ._http11 import AsyncHTTP11Connection
 from ._trace import AsyncTrace
 
-__all__ = ["AsyncHTTPConnection", "Origin"]
+__all__ = ["AsyncHTTPConnection", "ConnectionNotAvailable", "Origin"]
 
 logger = logging.getLogger("httpduo.connection")
 
@@ -63,42 +69,92 @@ class AsyncHTTPConnection:
         self._local_address = local_address
         self._uds = uds
         self._socket_options = socket_options
-        self._connection: Optional[AsyncHTTP11Connection] = None
+        self._connection: Optional[Union[AsyncHTTP11Connection, AsyncHTTP2Connection]] = None
         self._connect_failed = False
+
+    @property
+    def connected(self) -> bool:
+        """Whether the protocol is known (the connect succeeded)."""
+        return self._connection is not None
+
+    @property
+    def may_multiplex(self) -> bool:
+        """Whether connecting may end in HTTP/2 (ALPN over TLS, or prior knowledge)."""
+        return self._http2 and (self.origin[0] == b"https" or not self._http1)
+
+    @property
+    def is_multiplexed(self) -> bool:
+        """Connected with HTTP/2: it carries many requests at once."""
+        return isinstance(self._connection, AsyncHTTP2Connection)
+
+    async def connect(self, request: Request) -> None:
+        """Connect, negotiate the protocol and set it up; `request` gives timeouts/trace."""
+        if self._connection is not None:
+            return
+        if self._connect_failed:
+            raise RuntimeError("This connection failed to connect and cannot be reused")
+        try:
+            stream = await self._connect(request)
+            connection = await self._open_protocol(stream, request)
+        except BaseException:
+            self._connect_failed = True
+            raise
+        if self._connect_failed:
+            # Closed (by the pool) while connecting: do not bring it back to life.
+            await connection.aclose()
+            raise ConnectionNotAvailable("the connection was closed while connecting")
+        self._connection = connection
 
     async def handle_async_request(self, request: Request) -> Response:
         if self._connection is None:
-            if self._connect_failed:
-                raise RuntimeError("This connection failed to connect and cannot be reused")
-            try:
-                stream = await self._connect(request)
-            except BaseException:
-                self._connect_failed = True
-                raise
-            self._connection = self._open_protocol(stream)
+            await self.connect(request)
+            assert self._connection is not None
         return await self._connection.handle_async_request(request)
 
-    def _open_protocol(self, stream: AsyncNetworkStream) -> AsyncHTTP11Connection:
+    async def _open_protocol(
+        self, stream: AsyncNetworkStream, request: Request
+    ) -> Union[AsyncHTTP11Connection, AsyncHTTP2Connection]:
         ssl_object = stream.get_extra_info("ssl_object")
         alpn = None if ssl_object is None else ssl_object.selected_alpn_protocol()
         if alpn == "h2" or (self._http2 and not self._http1 and ssl_object is None):
-            raise UnsupportedProtocol(
-                "HTTP/2 was negotiated but httpduo's HTTP/2 connection is not available yet"
-            )
+            timeouts = request.extensions.get("timeout") or {}
+            try:
+                connection = AsyncHTTP2Connection(
+                    stream, self._backend, keepalive_expiry=self._keepalive_expiry
+                )
+                async with AsyncTrace("http2.send_connection_init", logger, request):
+                    await connection.start(timeouts.get("connect"))
+            except BaseException:
+                await stream.aclose()
+                raise
+            return connection
         return AsyncHTTP11Connection(
             stream, self._backend, keepalive_expiry=self._keepalive_expiry
         )
 
     async def _connect(self, request: Request) -> AsyncNetworkStream:
+        """The stream to speak HTTP on: TCP (or the Unix socket), then TLS for https."""
+        scheme, host, port = self.origin
+        stream = await self._open_stream(host.decode("ascii"), port, request)
+        if scheme == b"https":
+            if self._ssl_context is None:
+                await stream.aclose()
+                raise RuntimeError("An https connection needs an SSL context")
+            sni = request.extensions.get("sni_hostname") or host.decode("ascii")
+            stream = await self._start_tls(stream, self._ssl_context, sni, request)
+        return stream
+
+    async def _open_stream(self, host: str, port: int, request: Request) -> AsyncNetworkStream:
+        """Connect to host:port (to the Unix socket instead, if one is configured), with
+        the connect retries; subclasses use it to reach a proxy."""
         timeouts = request.extensions.get("timeout") or {}
         timeout = timeouts.get("connect")
-        scheme, host, port = self.origin
         attempt = 0
         while True:
             try:
                 if self._uds is None:
                     info: dict[str, Any] = {
-                        "host": host.decode("ascii"),
+                        "host": host,
                         "port": port,
                         "local_address": self._local_address,
                         "timeout": timeout,
@@ -107,7 +163,7 @@ class AsyncHTTPConnection:
                         "connection.connect_tcp", logger, request, info
                     ) as trace:
                         stream = await self._backend.connect_tcp(
-                            host.decode("ascii"),
+                            host,
                             port,
                             timeout=timeout,
                             local_address=self._local_address,
@@ -123,7 +179,7 @@ class AsyncHTTPConnection:
                             self._uds, timeout=timeout, socket_options=self._socket_options
                         )
                         trace.return_value = stream
-                break
+                return stream
             except (ConnectError, ConnectTimeout):
                 if attempt >= self._retries:
                     raise
@@ -132,21 +188,27 @@ class AsyncHTTPConnection:
                 async with AsyncTrace("connection.retry", logger, request, {"delay": delay}):
                     await self._backend.sleep(delay)
 
-        if scheme == b"https":
-            sni = request.extensions.get("sni_hostname") or host.decode("ascii")
-            ssl_context = self._ssl_context
-            if ssl_context is None:
-                raise RuntimeError("An https connection needs an SSL context")
-            info = {"ssl_context": ssl_context, "server_hostname": sni, "timeout": timeout}
-            try:
-                async with AsyncTrace("connection.start_tls", logger, request, info) as trace:
-                    stream = await stream.start_tls(
-                        ssl_context, server_hostname=sni, timeout=timeout
-                    )
-                    trace.return_value = stream
-            except BaseException:
-                await stream.aclose()
-                raise
+    async def _start_tls(
+        self,
+        stream: AsyncNetworkStream,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str,
+        request: Request,
+    ) -> AsyncNetworkStream:
+        """TLS over `stream` (closed if the handshake fails); subclasses use it for a proxy
+        and inside tunnels."""
+        timeouts = request.extensions.get("timeout") or {}
+        timeout = timeouts.get("connect")
+        info = {"ssl_context": ssl_context, "server_hostname": server_hostname, "timeout": timeout}
+        try:
+            async with AsyncTrace("connection.start_tls", logger, request, info) as trace:
+                stream = await stream.start_tls(
+                    ssl_context, server_hostname=server_hostname, timeout=timeout
+                )
+                trace.return_value = stream
+        except BaseException:
+            await stream.aclose()
+            raise
         return stream
 
     # ---- what the pool asks --------------------------------------------------------
@@ -157,7 +219,26 @@ class AsyncHTTPConnection:
 
     @property
     def response_started(self) -> bool:
-        return self._connection is not None and self._connection.response_started
+        connection = self._connection
+        return isinstance(connection, AsyncHTTP11Connection) and connection.response_started
+
+    def _multiplexed(self) -> AsyncHTTP2Connection:
+        connection = self._connection
+        if not isinstance(connection, AsyncHTTP2Connection):
+            raise RuntimeError(f"{self!r} does not carry concurrent requests")
+        return connection
+
+    def stream_capacity(self) -> int:
+        """HTTP/2: how many more requests the server lets this connection carry now."""
+        return self._multiplexed().stream_capacity()
+
+    def reserve_stream(self) -> None:
+        """HTTP/2: count one more request routed here (pool lock held)."""
+        self._multiplexed().reserve_stream()
+
+    def release_stream(self, now: float) -> int:
+        """HTTP/2: a routed request is done; how many remain (pool lock held)."""
+        return self._multiplexed().release_stream(now)
 
     def is_available(self) -> bool:
         return self._connection is not None and self._connection.is_available()

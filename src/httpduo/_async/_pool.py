@@ -5,14 +5,28 @@ Rules:
   I/O inside), it returns the connections to close, and they are closed after.
 - Idle connections are indexed by origin, so finding one never scans the pool.
   Reuse is LIFO (the warmest socket first); eviction takes the oldest idle one.
-- Waiters are served FIFO: a request that finds no idle connection for its origin and
-  no free slot queues, and a slot freed later goes to the oldest waiter.
+- HTTP/2 connections are lent per stream: the pool reserves one of a connection's
+  streams for each request routed to it, so a connection counts as capacity until the
+  server's MAX_CONCURRENT_STREAMS is reached, and idles (keep-alive expiry counting)
+  once its last stream is released. They are indexed by origin too, oldest first, so a
+  burst fills one connection before a second is opened.
+- While a connection that may turn out HTTP/2 is being opened for an origin, further
+  requests for that origin wait for it instead of opening their own; once it is known
+  to be HTTP/1.1 they (and later requests to that origin) proceed as usual.
+- Waiters are served FIFO: a request that finds no connection for its origin and no
+  free slot queues, and a slot freed later goes to the oldest waiter. Waiters held only
+  by an origin's opening connection do not hold up the others.
 - Cancellation-safe: a request cancelled while waiting, connecting, sending or reading
   gives back whatever it held — a waiter slot, a connection being opened, a
-  connection mid-response (closed, since its framing is lost).
-- A request that fails on a reused keep-alive connection before any response byte
-  arrived is retried once on a fresh connection when its method is idempotent and
+  connection mid-response (closed, since its framing is lost), an HTTP/2 stream.
+- A request that fails on a reused keep-alive HTTP/1.1 connection before any response
+  byte arrived is retried once on a fresh connection when its method is idempotent and
   its body can be sent again: the server most likely closed the idle connection.
+- A connection that could not take a request (HTTP/2 GOAWAY, a refused stream, no
+  stream left) raises `ConnectionNotAvailable`; the request is routed again, a bounded
+  number of times, and that exception never reaches the caller. One that went away
+  before answering a request on a connection that had answered before is treated like
+  a stale HTTP/1.1 connection: routed again only when resending is harmless.
 """
 
 from __future__ import annotations
@@ -35,9 +49,10 @@ from httpduo._models._exceptions import (
 from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 from httpduo._models._streams import AsyncByteStream, ByteStream
+from httpduo._models._urls import URL
 
 from ._base_transport import AsyncBaseTransport
-from ._connection import AsyncHTTPConnection, Origin, SocketOption
+from ._connection import AsyncHTTPConnection, ConnectionNotAvailable, Origin, SocketOption
 
 __all__ = ["AsyncConnectionPool"]
 
@@ -45,6 +60,8 @@ logger = logging.getLogger("httpduo.pool")
 
 DEFAULT_PORTS: Final = {b"http": 80, b"https": 443, b"ws": 80, b"wss": 443}
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+# How many times one request may be routed again after ConnectionNotAvailable.
+MAX_REROUTES: Final = 8
 
 
 class _Waiter:
@@ -100,6 +117,12 @@ class AsyncConnectionPool(AsyncBaseTransport):
         # Idle connections per origin (LIFO) and in idle order across origins (FIFO).
         self._idle: dict[Origin, list[AsyncHTTPConnection]] = {}
         self._idle_order: dict[AsyncHTTPConnection, None] = {}
+        # HTTP/2 connections per origin, oldest first, active or idle.
+        self._multiplexed: dict[Origin, dict[AsyncHTTPConnection, None]] = {}
+        # The connection being opened for an origin where it may turn out HTTP/2.
+        self._opening: dict[Origin, AsyncHTTPConnection] = {}
+        # Origins whose server picked HTTP/1.1 although HTTP/2 was offered.
+        self._http11_origins: set[Origin] = set()
         self._waiters: deque[_Waiter] = deque()
         self._closed = False
 
@@ -124,7 +147,43 @@ class AsyncConnectionPool(AsyncBaseTransport):
     # ---- the request path ----------------------------------------------------------
 
     async def handle_async_request(self, request: Request) -> Response:
-        url = request.url
+        origin = self._route(request.url)
+        timeouts = request.extensions.get("timeout") or {}
+        backend = self._get_backend()
+
+        retried = False
+        reroutes = 0
+        while True:
+            connection = await self._acquire(origin, timeouts.get("pool"), backend)
+            try:
+                if not connection.connected:
+                    await connection.connect(request)
+                    await self._connected(connection, backend)
+                response = await connection.handle_async_request(request)
+            except ConnectionNotAvailable as exc:
+                await self._release(connection)
+                if exc.error is not None and not self._may_resend(request):
+                    raise exc.error from None
+                reroutes += 1
+                if reroutes > MAX_REROUTES:
+                    raise RemoteProtocolError(
+                        f"No connection could take the request after {reroutes} attempts; "
+                        f"last: {exc}"
+                    ) from None
+                logger.debug("routing %r to another connection: %s", request, exc)
+                continue
+            except BaseException as exc:
+                await self._release(connection)
+                if not retried and self._should_retry(connection, request, exc):
+                    retried = True
+                    logger.debug("retrying %r on a new connection after %r", request, exc)
+                    continue
+                raise
+            response.stream = PoolResponseStream(response.stream, self, connection)
+            return response
+
+    def _route(self, url: URL) -> Origin:
+        """The pool key of `url`: (scheme, host, port), the port always explicit."""
         scheme = url.raw_scheme
         if scheme not in (b"http", b"https"):
             if not scheme:
@@ -137,36 +196,40 @@ class AsyncConnectionPool(AsyncBaseTransport):
         host = url.raw_host
         if not host:
             raise UnsupportedProtocol(f"Request URL {str(url)!r} has no host.")
-        port = url.port or DEFAULT_PORTS[scheme]
-        origin: Origin = (scheme, host, port)
-        timeouts = request.extensions.get("timeout") or {}
-        backend = self._get_backend()
+        return (scheme, host, url.port or DEFAULT_PORTS[scheme])
 
-        retried = False
-        while True:
-            connection = await self._acquire(origin, timeouts.get("pool"), backend)
-            try:
-                response = await connection.handle_async_request(request)
-            except BaseException as exc:
-                await self._release(connection)
-                if not retried and self._should_retry(connection, request, exc):
-                    retried = True
-                    logger.debug("retrying %r on a new connection after %r", request, exc)
-                    continue
-                raise
-            response.stream = PoolResponseStream(response.stream, self, connection)
-            return response
+    def _create_connection(
+        self, origin: Origin, backend: AsyncNetworkBackend
+    ) -> AsyncHTTPConnection:
+        """A new, not yet connected connection to `origin` (a hook for other pools)."""
+        return AsyncHTTPConnection(
+            origin,
+            backend,
+            ssl_context=self._ssl_context,
+            keepalive_expiry=self._keepalive_expiry,
+            http1=self._http1,
+            http2=self._http2,
+            retries=self._retries,
+            local_address=self._local_address,
+            uds=self._uds,
+            socket_options=self._socket_options,
+        )
 
     @staticmethod
+    def _may_resend(request: Request) -> bool:
+        """Sending `request` twice is harmless, and its body can be sent again."""
+        return request.method in IDEMPOTENT_METHODS and isinstance(request.stream, ByteStream)
+
+    @classmethod
     def _should_retry(
-        connection: AsyncHTTPConnection, request: Request, exc: BaseException
+        cls, connection: AsyncHTTPConnection, request: Request, exc: BaseException
     ) -> bool:
         return (
             isinstance(exc, (ReadError, WriteError, RemoteProtocolError))
+            and not connection.is_multiplexed
             and connection.request_count > 1
             and not connection.response_started
-            and request.method in IDEMPOTENT_METHODS
-            and isinstance(request.stream, ByteStream)
+            and cls._may_resend(request)
         )
 
     async def _acquire(
@@ -187,8 +250,13 @@ class AsyncConnectionPool(AsyncBaseTransport):
             else:
                 connection = lease
 
-            # Liveness is checked outside the lock: it asks the socket.
-            if connection.is_idle() and connection.has_expired(backend.time()):
+            # Liveness of a reused HTTP/1.1 connection is checked outside the lock: it asks
+            # the socket. (A reused HTTP/2 one checks itself before opening a stream.)
+            if (
+                not connection.is_multiplexed
+                and connection.is_idle()
+                and connection.has_expired(backend.time())
+            ):
                 with self._lock:
                     self._forget(connection)
                     to_close = self._assign_waiters(backend)
@@ -200,15 +268,22 @@ class AsyncConnectionPool(AsyncBaseTransport):
     def _lease_or_queue(
         self, origin: Origin, backend: AsyncNetworkBackend, to_close: list[AsyncHTTPConnection]
     ) -> Union[AsyncHTTPConnection, _Waiter]:
-        """Under the lock: an idle connection for `origin`, a new one if a slot is free
-        and nobody queues ahead, or else a place in the queue."""
-        connection = self._pop_idle(origin, backend.time(), to_close)
-        if connection is None and not self._waiters:
-            connection = self._new_connection(origin, backend, to_close)
-        if connection is not None:
-            return connection
+        """Under the lock: a stream or idle connection for `origin`, a new connection if a
+        slot is free and nobody queues ahead, or else a place in the queue."""
+        if not self._waiters:
+            now = backend.time()
+            connection = self._lease_multiplexed(origin, now, to_close)
+            if connection is None:
+                connection = self._pop_idle(origin, now, to_close)
+            if connection is None and origin not in self._opening:
+                connection = self._new_connection(origin, backend, to_close)
+            if connection is not None:
+                return connection
         waiter = _Waiter(origin, backend.create_event())
         self._waiters.append(waiter)
+        if len(self._waiters) > 1:
+            # Others queue already: the same FIFO rules decide for this one.
+            to_close.extend(self._assign_waiters(backend))
         return waiter
 
     async def _wait(
@@ -242,6 +317,31 @@ class AsyncConnectionPool(AsyncBaseTransport):
             return connection
         return None
 
+    def _lease_multiplexed(
+        self, origin: Origin, now: float, to_close: list[AsyncHTTPConnection]
+    ) -> Optional[AsyncHTTPConnection]:
+        """Under the lock: reserve a stream on an HTTP/2 connection to `origin`."""
+        connections = self._multiplexed.get(origin)
+        if not connections:
+            return None
+        chosen = None
+        stale = []
+        for connection in connections:
+            if connection.stream_capacity() <= 0:
+                continue
+            if connection in self._idle_order:
+                if connection.has_expired(now):
+                    stale.append(connection)
+                    continue
+                del self._idle_order[connection]
+            connection.reserve_stream()
+            chosen = connection
+            break
+        for connection in stale:
+            self._forget(connection)
+            to_close.append(connection)
+        return chosen
+
     def _new_connection(
         self, origin: Origin, backend: AsyncNetworkBackend, to_close: list[AsyncHTTPConnection]
     ) -> Optional[AsyncHTTPConnection]:
@@ -252,49 +352,88 @@ class AsyncConnectionPool(AsyncBaseTransport):
             oldest = next(iter(self._idle_order))
             self._forget(oldest)
             to_close.append(oldest)
-        connection = AsyncHTTPConnection(
-            origin,
-            backend,
-            ssl_context=self._ssl_context,
-            keepalive_expiry=self._keepalive_expiry,
-            http1=self._http1,
-            http2=self._http2,
-            retries=self._retries,
-            local_address=self._local_address,
-            uds=self._uds,
-            socket_options=self._socket_options,
-        )
+        connection = self._create_connection(origin, backend)
         self._connections[connection] = None
+        if connection.may_multiplex and origin not in self._http11_origins:
+            self._opening[origin] = connection
         return connection
+
+    async def _connected(
+        self, connection: AsyncHTTPConnection, backend: AsyncNetworkBackend
+    ) -> None:
+        """`connection` just connected: index it by protocol and serve its origin's waiters."""
+        to_close: list[AsyncHTTPConnection] = []
+        with self._lock:
+            origin = connection.origin
+            was_opening = self._opening.get(origin) is connection
+            if was_opening:
+                del self._opening[origin]
+            if connection.is_multiplexed:
+                self._http11_origins.discard(origin)
+                connection.reserve_stream()  # the stream of the request that opened it
+                if connection in self._connections:
+                    self._multiplexed.setdefault(origin, {})[connection] = None
+            elif connection.may_multiplex:
+                self._http11_origins.add(origin)
+            if was_opening or connection.is_multiplexed:
+                # Its origin's waiters may now share it, or go ahead and open their own.
+                to_close = self._assign_waiters(backend)
+        if to_close:
+            await self._close_connections(to_close)
 
     def _forget(self, connection: AsyncHTTPConnection) -> None:
         """Under the lock: drop every reference the pool holds to `connection`."""
+        origin = connection.origin
         self._connections.pop(connection, None)
-        if connection in self._idle_order:
+        if self._opening.get(origin) is connection:
+            del self._opening[origin]
+        if connection.is_multiplexed:
+            self._idle_order.pop(connection, None)
+            multiplexed = self._multiplexed.get(origin)
+            if multiplexed is not None and connection in multiplexed:
+                del multiplexed[connection]
+                if not multiplexed:
+                    del self._multiplexed[origin]
+        elif connection in self._idle_order:
             del self._idle_order[connection]
-            idle = self._idle[connection.origin]
+            idle = self._idle[origin]
             idle.remove(connection)
             if not idle:
-                del self._idle[connection.origin]
+                del self._idle[origin]
 
     def _assign_waiters(self, backend: AsyncNetworkBackend) -> list[AsyncHTTPConnection]:
-        """Under the lock: hand idle connections and free slots to waiters, FIFO."""
+        """Under the lock: hand streams, idle connections and free slots to waiters, FIFO."""
         to_close: list[AsyncHTTPConnection] = []
         if not self._waiters:
             return to_close
         now = backend.time()
         blocked = False
+        # Origins for which nothing more can be found in this pass.
+        exhausted: set[Origin] = set()
         for waiter in list(self._waiters):
-            connection = self._pop_idle(waiter.origin, now, to_close)
-            # Once the oldest waiter cannot get a slot, later ones may still take an
-            # idle connection of their own origin, but never a slot ahead of it.
-            if connection is None and not blocked:
-                connection = self._new_connection(waiter.origin, backend, to_close)
-                blocked = connection is None
-            if connection is not None:
-                self._waiters.remove(waiter)
-                waiter.connection = connection
-                waiter.event.set()
+            origin = waiter.origin
+            if origin in exhausted:
+                continue
+            connection = self._lease_multiplexed(origin, now, to_close)
+            if connection is None:
+                connection = self._pop_idle(origin, now, to_close)
+            if connection is None:
+                if origin in self._opening:
+                    # Waits for the connection being opened; holds up nobody else.
+                    exhausted.add(origin)
+                    continue
+                # Once the oldest waiter cannot get a slot, later ones may still take a
+                # stream or an idle connection of their own origin, but never a slot
+                # ahead of it.
+                if not blocked:
+                    connection = self._new_connection(origin, backend, to_close)
+                    blocked = connection is None
+                if connection is None:
+                    exhausted.add(origin)
+                    continue
+            self._waiters.remove(waiter)
+            waiter.connection = connection
+            waiter.event.set()
         return to_close
 
     async def _abandon(self, waiter: _Waiter) -> None:
@@ -318,18 +457,24 @@ class AsyncConnectionPool(AsyncBaseTransport):
     def _checkin(
         self, connection: AsyncHTTPConnection, backend: AsyncNetworkBackend
     ) -> list[AsyncHTTPConnection]:
-        """Under the lock: return a lent connection, then serve the waiters."""
+        """Under the lock: return a lent connection (or stream), then serve the waiters."""
         to_close: list[AsyncHTTPConnection] = []
         if connection not in self._connections:
             # Already forgotten: the pool was closed meanwhile and closed it too.
             return to_close
-        if connection.is_idle() and not self._closed:
+        if connection.is_multiplexed:
+            if connection.release_stream(backend.time()) == 0:
+                if connection.is_available() and not self._closed:
+                    self._idle_order[connection] = None
+                    self._evict_over_keepalive(to_close)
+                else:
+                    # Failed, closed or told to go away: done once its last stream is.
+                    self._forget(connection)
+                    to_close.append(connection)
+        elif connection.is_idle() and not self._closed:
             self._idle.setdefault(connection.origin, []).append(connection)
             self._idle_order[connection] = None
-            if self._max_keepalive is not None and len(self._idle_order) > self._max_keepalive:
-                oldest = next(iter(self._idle_order))
-                self._forget(oldest)
-                to_close.append(oldest)
+            self._evict_over_keepalive(to_close)
         else:
             # Closed, failed, mid-response, or never connected (its request gave up
             # before opening it): the slot is freed and the next waiter opens its own.
@@ -337,6 +482,12 @@ class AsyncConnectionPool(AsyncBaseTransport):
             to_close.append(connection)
         to_close.extend(self._assign_waiters(backend))
         return to_close
+
+    def _evict_over_keepalive(self, to_close: list[AsyncHTTPConnection]) -> None:
+        if self._max_keepalive is not None and len(self._idle_order) > self._max_keepalive:
+            oldest = next(iter(self._idle_order))
+            self._forget(oldest)
+            to_close.append(oldest)
 
     @staticmethod
     async def _close_connections(connections: list[AsyncHTTPConnection]) -> None:
@@ -351,6 +502,8 @@ class AsyncConnectionPool(AsyncBaseTransport):
             self._connections.clear()
             self._idle.clear()
             self._idle_order.clear()
+            self._multiplexed.clear()
+            self._opening.clear()
             waiters = list(self._waiters)
             self._waiters.clear()
         for waiter in waiters:

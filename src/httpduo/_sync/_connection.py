@@ -6,8 +6,13 @@ Rules:
   request, outside any pool lock; failed connects are retried `retries` times with
   exponential backoff (0.5 s, 1 s, 2 s, ... capped at 8 s), connect errors only.
 - ALPN picks the protocol: "h2" → HTTP/2 (when enabled), anything else → HTTP/1.1.
-  `http1=False, http2=True` on plain TCP means HTTP/2 with prior knowledge.
-- A connection whose connect failed or was cancelled is closed and never reused.
+  `http1=False, http2=True` on plain TCP means HTTP/2 with prior knowledge. For HTTP/2,
+  connecting includes the connection preface and the server's SETTINGS, so the stream
+  capacity the pool sees is the server's from the start.
+- The pool calls `connect()` itself, to learn the protocol before the first response;
+  used alone, the connection connects on its first request.
+- A connection whose connect failed or was cancelled, or that was closed while
+  connecting, is closed and never reused.
 """
 
 from __future__ import annotations
@@ -18,14 +23,15 @@ from collections.abc import Iterable
 from typing import Any, Final, Optional, Union
 
 from httpduo._backends.base import NetworkBackend, NetworkStream
-from httpduo._models._exceptions import ConnectError, ConnectTimeout, UnsupportedProtocol
+from httpduo._models._exceptions import ConnectError, ConnectTimeout
 from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 
+from ._http2 import ConnectionNotAvailable, HTTP2Connection
 from ._http11 import HTTP11Connection
 from ._trace import Trace
 
-__all__ = ["HTTPConnection", "Origin"]
+__all__ = ["HTTPConnection", "ConnectionNotAvailable", "Origin"]
 
 logger = logging.getLogger("httpduo.connection")
 
@@ -64,47 +70,97 @@ class HTTPConnection:
         self._local_address = local_address
         self._uds = uds
         self._socket_options = socket_options
-        self._connection: Optional[HTTP11Connection] = None
+        self._connection: Optional[Union[HTTP11Connection, HTTP2Connection]] = None
         self._connect_failed = False
+
+    @property
+    def connected(self) -> bool:
+        """Whether the protocol is known (the connect succeeded)."""
+        return self._connection is not None
+
+    @property
+    def may_multiplex(self) -> bool:
+        """Whether connecting may end in HTTP/2 (ALPN over TLS, or prior knowledge)."""
+        return self._http2 and (self.origin[0] == b"https" or not self._http1)
+
+    @property
+    def is_multiplexed(self) -> bool:
+        """Connected with HTTP/2: it carries many requests at once."""
+        return isinstance(self._connection, HTTP2Connection)
+
+    def connect(self, request: Request) -> None:
+        """Connect, negotiate the protocol and set it up; `request` gives timeouts/trace."""
+        if self._connection is not None:
+            return
+        if self._connect_failed:
+            raise RuntimeError("This connection failed to connect and cannot be reused")
+        try:
+            stream = self._connect(request)
+            connection = self._open_protocol(stream, request)
+        except BaseException:
+            self._connect_failed = True
+            raise
+        if self._connect_failed:
+            # Closed (by the pool) while connecting: do not bring it back to life.
+            connection.close()
+            raise ConnectionNotAvailable("the connection was closed while connecting")
+        self._connection = connection
 
     def handle_request(self, request: Request) -> Response:
         if self._connection is None:
-            if self._connect_failed:
-                raise RuntimeError("This connection failed to connect and cannot be reused")
-            try:
-                stream = self._connect(request)
-            except BaseException:
-                self._connect_failed = True
-                raise
-            self._connection = self._open_protocol(stream)
+            self.connect(request)
+            assert self._connection is not None
         return self._connection.handle_request(request)
 
-    def _open_protocol(self, stream: NetworkStream) -> HTTP11Connection:
+    def _open_protocol(
+        self, stream: NetworkStream, request: Request
+    ) -> Union[HTTP11Connection, HTTP2Connection]:
         ssl_object = stream.get_extra_info("ssl_object")
         alpn = None if ssl_object is None else ssl_object.selected_alpn_protocol()
         if alpn == "h2" or (self._http2 and not self._http1 and ssl_object is None):
-            raise UnsupportedProtocol(
-                "HTTP/2 was negotiated but httpduo's HTTP/2 connection is not available yet"
-            )
+            timeouts = request.extensions.get("timeout") or {}
+            try:
+                connection = HTTP2Connection(
+                    stream, self._backend, keepalive_expiry=self._keepalive_expiry
+                )
+                with Trace("http2.send_connection_init", logger, request):
+                    connection.start(timeouts.get("connect"))
+            except BaseException:
+                stream.close()
+                raise
+            return connection
         return HTTP11Connection(stream, self._backend, keepalive_expiry=self._keepalive_expiry)
 
     def _connect(self, request: Request) -> NetworkStream:
+        """The stream to speak HTTP on: TCP (or the Unix socket), then TLS for https."""
+        scheme, host, port = self.origin
+        stream = self._open_stream(host.decode("ascii"), port, request)
+        if scheme == b"https":
+            if self._ssl_context is None:
+                stream.close()
+                raise RuntimeError("An https connection needs an SSL context")
+            sni = request.extensions.get("sni_hostname") or host.decode("ascii")
+            stream = self._start_tls(stream, self._ssl_context, sni, request)
+        return stream
+
+    def _open_stream(self, host: str, port: int, request: Request) -> NetworkStream:
+        """Connect to host:port (to the Unix socket instead, if one is configured), with
+        the connect retries; subclasses use it to reach a proxy."""
         timeouts = request.extensions.get("timeout") or {}
         timeout = timeouts.get("connect")
-        scheme, host, port = self.origin
         attempt = 0
         while True:
             try:
                 if self._uds is None:
                     info: dict[str, Any] = {
-                        "host": host.decode("ascii"),
+                        "host": host,
                         "port": port,
                         "local_address": self._local_address,
                         "timeout": timeout,
                     }
                     with Trace("connection.connect_tcp", logger, request, info) as trace:
                         stream = self._backend.connect_tcp(
-                            host.decode("ascii"),
+                            host,
                             port,
                             timeout=timeout,
                             local_address=self._local_address,
@@ -118,7 +174,7 @@ class HTTPConnection:
                             self._uds, timeout=timeout, socket_options=self._socket_options
                         )
                         trace.return_value = stream
-                break
+                return stream
             except (ConnectError, ConnectTimeout):
                 if attempt >= self._retries:
                     raise
@@ -127,19 +183,27 @@ class HTTPConnection:
                 with Trace("connection.retry", logger, request, {"delay": delay}):
                     self._backend.sleep(delay)
 
-        if scheme == b"https":
-            sni = request.extensions.get("sni_hostname") or host.decode("ascii")
-            ssl_context = self._ssl_context
-            if ssl_context is None:
-                raise RuntimeError("An https connection needs an SSL context")
-            info = {"ssl_context": ssl_context, "server_hostname": sni, "timeout": timeout}
-            try:
-                with Trace("connection.start_tls", logger, request, info) as trace:
-                    stream = stream.start_tls(ssl_context, server_hostname=sni, timeout=timeout)
-                    trace.return_value = stream
-            except BaseException:
-                stream.close()
-                raise
+    def _start_tls(
+        self,
+        stream: NetworkStream,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str,
+        request: Request,
+    ) -> NetworkStream:
+        """TLS over `stream` (closed if the handshake fails); subclasses use it for a proxy
+        and inside tunnels."""
+        timeouts = request.extensions.get("timeout") or {}
+        timeout = timeouts.get("connect")
+        info = {"ssl_context": ssl_context, "server_hostname": server_hostname, "timeout": timeout}
+        try:
+            with Trace("connection.start_tls", logger, request, info) as trace:
+                stream = stream.start_tls(
+                    ssl_context, server_hostname=server_hostname, timeout=timeout
+                )
+                trace.return_value = stream
+        except BaseException:
+            stream.close()
+            raise
         return stream
 
     # ---- what the pool asks --------------------------------------------------------
@@ -150,7 +214,26 @@ class HTTPConnection:
 
     @property
     def response_started(self) -> bool:
-        return self._connection is not None and self._connection.response_started
+        connection = self._connection
+        return isinstance(connection, HTTP11Connection) and connection.response_started
+
+    def _multiplexed(self) -> HTTP2Connection:
+        connection = self._connection
+        if not isinstance(connection, HTTP2Connection):
+            raise RuntimeError(f"{self!r} does not carry concurrent requests")
+        return connection
+
+    def stream_capacity(self) -> int:
+        """HTTP/2: how many more requests the server lets this connection carry now."""
+        return self._multiplexed().stream_capacity()
+
+    def reserve_stream(self) -> None:
+        """HTTP/2: count one more request routed here (pool lock held)."""
+        self._multiplexed().reserve_stream()
+
+    def release_stream(self, now: float) -> int:
+        """HTTP/2: a routed request is done; how many remain (pool lock held)."""
+        return self._multiplexed().release_stream(now)
 
     def is_available(self) -> bool:
         return self._connection is not None and self._connection.is_available()
