@@ -518,13 +518,9 @@ def test_http2_flag_falls_back_to_http11_without_alpn_h2(tls_server: Any) -> Non
 
 def test_http2_with_a_server_that_speaks_it(h2_server: Any) -> None:
     result = invoke(h2_server.url + "/json", "--http2", "--no-verify", "-v")
-    if result.exit_code == 0:
-        assert result.stdout == '{"Hello": "world!"}'
-        assert "< HTTP/2 200 OK" in result.stderr.splitlines()
-    else:
-        # HTTP/2 is not available in this build yet: one line, no traceback.
-        assert result.exit_code == 1
-        assert "HTTP/2" in one_line_error(result)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == '{"Hello": "world!"}'
+    assert "< HTTP/2 200 OK" in result.stderr.splitlines()
 
 
 def test_fail_on_client_and_server_errors(server: Any) -> None:

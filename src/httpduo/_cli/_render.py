@@ -26,7 +26,6 @@ import sys
 from dataclasses import dataclass
 from typing import IO, Any, Iterable, Iterator, Optional
 
-import click
 from rich.console import Console
 from rich.syntax import Syntax
 from rich.text import Text
