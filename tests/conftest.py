@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-# Real loopback servers (uvicorn, hypercorn, raw fault scripts): see tests/servers/fixtures.py.
-pytest_plugins = ["tests.servers.fixtures", "tests.servers.h2_scripted"]
+# Real loopback servers (uvicorn, hypercorn, raw fault scripts): tests/servers/fixtures.py;
+# real proxy daemons (squid, tinyproxy, dante, microsocks): tests/servers/proxies.py.
+pytest_plugins = ["tests.servers.fixtures", "tests.servers.h2_scripted", "tests.servers.proxies"]
 
 # --- anyio backends (codegen skeleton) --------------------------------------------------------
 # Two-mode tests in tests/_async are marked `@pytest.mark.anyio`; anyio's pytest plugin runs

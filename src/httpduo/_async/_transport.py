@@ -5,6 +5,9 @@ Rules:
   per process and shared (`create_ssl_context` caches it); the network backend is
   chosen on the first request.
 - Every `RequestError` leaving the transport carries the request it was raised for.
+- `proxy=` makes every request of this transport go through that proxy (see
+  `_proxies.py` for how each kind is spoken to); a missing optional package (socksio
+  for SOCKS, h2 for HTTP/2) fails here, at construction, with the install command.
 """
 
 from __future__ import annotations
@@ -25,13 +28,20 @@ from httpduo._models._urls import URL
 
 from ._base_transport import AsyncBaseTransport
 from ._connection import SocketOption
+from ._http2 import load_h2
 from ._pool import AsyncConnectionPool
+from ._proxies import AsyncProxyPool
+from ._socks import SOCKS_SCHEMES, require_socksio
 
 __all__ = ["AsyncHTTPTransport"]
 
 
 class AsyncHTTPTransport(AsyncBaseTransport):
-    """Sends requests over pooled HTTP/1.1 connections, with or without TLS.
+    """Sends requests over pooled HTTP/1.1 or HTTP/2 connections, directly or via a proxy.
+
+    `proxy=` sends every request through one proxy: a URL string or `httpduo.URL`
+    (`http://`, `https://`, `socks5://`, `socks5h://`, `socks4://`, `socks4a://`, with
+    optional `user:password@`) or an `httpduo.Proxy` with auth, headers or an SSL context.
 
     >>> transport = httpduo.AsyncHTTPTransport(retries=1, limits=httpduo.Limits(max_connections=5))
     >>> client = httpduo.AsyncClient(transport=transport)
@@ -56,15 +66,42 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             raise ValueError("At least one of http1 or http2 must be enabled.")
         if retries < 0:
             raise ValueError(f"retries must be >= 0, got {retries!r}")
-        if proxy is not None:
-            raise NotImplementedError(
-                "Proxy support is not available in this version of httpduo yet."
+        if http2:
+            load_h2()
+        if isinstance(proxy, (str, URL)):
+            proxy = Proxy(url=proxy)
+        elif proxy is not None and not isinstance(proxy, Proxy):
+            raise TypeError(
+                f"proxy must be a URL string, an httpduo.URL or an httpduo.Proxy, got {proxy!r}"
             )
         ssl_context = create_ssl_context(
             verify=verify, cert=cert, trust_env=trust_env, http2=http2
         )
-        self._pool = AsyncConnectionPool(
+        self._pool: AsyncConnectionPool
+        if proxy is None:
+            self._pool = AsyncConnectionPool(
+                ssl_context,
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive_connections,
+                keepalive_expiry=limits.keepalive_expiry,
+                http1=http1,
+                http2=http2,
+                retries=retries,
+                local_address=local_address,
+                uds=uds,
+                socket_options=socket_options,
+                network_backend=network_backend,
+            )
+            return
+        if proxy.url.scheme in SOCKS_SCHEMES:
+            require_socksio()
+        # As httpx: TLS to an https:// proxy is verified with the default settings unless
+        # `Proxy(ssl_context=...)` says otherwise (`verify=` is for the origins).
+        proxy_ssl_context = proxy.ssl_context or create_ssl_context(trust_env=trust_env)
+        self._pool = AsyncProxyPool(
+            proxy,
             ssl_context,
+            proxy_ssl_context=proxy_ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
