@@ -44,6 +44,7 @@ from ._models._exceptions import (
     WriteTimeout,
 )
 from ._models._headers import Headers
+from ._models._proxy_env import get_environment_proxies
 from ._models._requests import Request
 from ._models._responses import Response
 from ._models._ssl import create_ssl_context
@@ -125,6 +126,7 @@ __all__ = [
     "create_ssl_context",
     "delete",
     "get",
+    "get_environment_proxies",
     "head",
     "options",
     "patch",

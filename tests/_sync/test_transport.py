@@ -248,3 +248,17 @@ def test_debug_logs_name_each_step(server: Any, caplog: pytest.LogCaptureFixture
     assert "http11.receive_response_body.complete" in messages
     loggers = {record.name for record in caplog.records}
     assert loggers == {"httpduo.connection", "httpduo.http11"}
+
+
+def test_own_ssl_context_gets_h2_offered_when_http2_is_asked(
+    h2_server: Any, ca_cert_path: str
+) -> None:
+    context = ssl.create_default_context(cafile=ca_cert_path)
+    with httpduo.HTTPTransport(verify=context, http2=True) as transport:
+        response = send(transport, "GET", h2_server.url + "/")
+    assert response.http_version == "HTTP/2"
+    # Without http2=True the same kind of context stays HTTP/1.1.
+    plain = ssl.create_default_context(cafile=ca_cert_path)
+    with httpduo.HTTPTransport(verify=plain) as transport:
+        response = send(transport, "GET", h2_server.url + "/")
+    assert response.http_version == "HTTP/1.1"

@@ -449,19 +449,15 @@ def test_digest_needs_auth(server: Any) -> None:
     assert "--digest needs --auth" in result.stderr
 
 
-def test_proxy_is_used_or_reported_as_unsupported(server: Any, raw_server: Any) -> None:
+def test_proxy_is_used(server: Any, raw_server: Any) -> None:
     proxy = raw_server(
         raw.reply(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nproxied"), check_errors=False
     )
     result = invoke(server.url + "/json", "--proxy", proxy.url)
-    if result.exit_code == 0:
-        assert result.stdout == "proxied"
-        assert proxy.requests[0].startswith(f"GET {server.url}/json HTTP/1.1\r\n".encode())
-    else:
-        # Proxies are not available in this build: a one-line statement, status 1.
-        assert result.exit_code == 1
-        assert one_line_error(result).startswith("httpduo: not supported: ")
-        assert "roxy" in result.stderr
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "proxied"
+    proxy.wait_for_scripts()
+    assert proxy.requests[0].startswith(f"GET {server.url}/json HTTP/1.1\r\n".encode())
 
 
 def test_timeout(server: Any) -> None:

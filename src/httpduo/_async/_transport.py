@@ -77,6 +77,10 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         ssl_context = create_ssl_context(
             verify=verify, cert=cert, trust_env=trust_env, http2=http2
         )
+        if http2 and ssl_context is verify:
+            # A context of the caller's own: as httpx does, offer h2 in it, or asking for
+            # HTTP/2 would silently give HTTP/1.1. (Our cached contexts have it already.)
+            ssl_context.set_alpn_protocols(["h2", "http/1.1"] if http1 else ["h2"])
         self._pool: AsyncConnectionPool
         if proxy is None:
             self._pool = AsyncConnectionPool(
