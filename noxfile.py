@@ -1,8 +1,8 @@
 """Developer sessions. The whole check, as README and .ci/run give it:
 
-    pip install nox && nox -s lint typing codegen tests
+    pip install nox && nox -s lint typing codegen tests docs
 
-(`nox` alone runs the same four, in that order; add `-r` to reuse the virtualenvs between
+(`nox` alone runs the same five, in that order; add `-r` to reuse the virtualenvs between
 runs). Every session runs on the interpreter that runs nox, in a virtualenv of its own, so
 a fresh machine needs only Python and pip. `nox -s codegen -- write` regenerates the sync
 trees with the pinned tools (plain `python -m codegen` does the same with yours).
@@ -19,7 +19,7 @@ import nox
 
 # virtualenv ships with nox, so no other tool is needed; stdlib venv would also work, slower.
 nox.options.default_venv_backend = "virtualenv"
-nox.options.sessions = ["lint", "typing", "codegen", "tests"]
+nox.options.sessions = ["lint", "typing", "codegen", "tests", "docs"]
 nox.options.error_on_external_run = True
 
 ROOT = Path(__file__).resolve().parent
