@@ -66,7 +66,6 @@ class Line(NamedTuple):
 
 NAMES: tuple[Name, ...] = (
     # -- classes: each async class's twin, named as httpx (or _backends/base.py) names it ---
-    Name("AnyIOBackend", "SyncBackend", "the default backend of each side (_backends/)"),
     Name("AsyncBaseTransport", "BaseTransport", "the transport interface (httpx names)"),
     Name("AsyncByteStream", "SyncByteStream", "httpx's stream bases; ByteStream serves both"),
     Name("AsyncClient", "Client", "the public client (httpx names)"),

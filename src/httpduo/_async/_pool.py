@@ -76,10 +76,12 @@ class _Waiter:
 
 
 def _default_backend() -> AsyncNetworkBackend:
-    # Imported here so that `import httpduo` never imports anyio.
-    from httpduo._backends.anyio import AnyIOBackend
+    # Imported here so that `import httpduo` never imports anyio. Chosen on the first
+    # request, inside the event loop: the native asyncio backend under asyncio, anyio's
+    # under trio (HTTPDUO_ASYNC_BACKEND=anyio forces anyio).
+    from httpduo._backends.anyio import default_backend
 
-    return AnyIOBackend()
+    return default_backend()
 
 
 class AsyncConnectionPool(AsyncBaseTransport):

@@ -404,3 +404,22 @@ async def _happy_eyeballs(
 create_task_group = anyio.create_task_group
 create_memory_object_stream = anyio.create_memory_object_stream
 __all__ += ["create_memory_object_stream", "create_task_group"]
+
+
+def default_backend() -> AsyncNetworkBackend:
+    """The backend a pool uses when given none, chosen on its first request.
+
+    Under asyncio: the native asyncio backend (`HTTPDUO_ASYNC_BACKEND=anyio` keeps this
+    one there too). Under trio, or anything else: this anyio backend.
+    """
+    import os
+
+    from .asyncio import AsyncioBackend, running_on_asyncio
+
+    forced = os.environ.get("HTTPDUO_ASYNC_BACKEND", "").strip().lower()
+    if forced != "anyio" and running_on_asyncio():
+        return AsyncioBackend()
+    return AnyIOBackend()
+
+
+__all__ += ["default_backend"]

@@ -496,3 +496,11 @@ def _happy_eyeballs(
         # Losers and attempts still in flight; the winner was already taken out.
         for sock in pending:
             sock.close()
+
+
+def default_backend() -> NetworkBackend:
+    """The backend a pool uses when given none (the twin of the async side's)."""
+    return SyncBackend()
+
+
+__all__ += ["default_backend"]

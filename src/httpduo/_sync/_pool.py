@@ -77,10 +77,12 @@ class _Waiter:
 
 
 def _default_backend() -> NetworkBackend:
-    # Imported here so that `import httpduo` never imports sync.
-    from httpduo._backends.sync import SyncBackend
+    # Imported here so that `import httpduo` never imports sync. Chosen on the first
+    # request, inside the event loop: the native asyncio backend under asyncio, sync's
+    # under trio (HTTPDUO_ASYNC_BACKEND=sync forces sync).
+    from httpduo._backends.sync import default_backend
 
-    return SyncBackend()
+    return default_backend()
 
 
 class ConnectionPool(BaseTransport):
