@@ -66,10 +66,6 @@ async def test_socks5h_sends_the_host_name(microsocks: Any, server: Any) -> None
     microsocks.wait_for_log(f"connected to localhost:{server.port}", since=mark)
 
 
-@pytest.mark.xfail(
-    reason="local DNS for socks5:// needs a backend resolve(); until then the proxy resolves",
-    strict=True,
-)
 async def test_socks5_resolves_the_host_name_locally(microsocks: Any, server: Any) -> None:
     mark = microsocks.mark()
     response = await get_via(microsocks.url, f"http://localhost:{server.port}/")

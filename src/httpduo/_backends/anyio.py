@@ -52,6 +52,7 @@ from .base import (
     AsyncSemaphore,
     ConnectTarget,
     SocketOption,
+    addresses_of,
     connect_failure_message,
     describe_error,
     format_peer,
@@ -302,6 +303,19 @@ class AnyIOBackend(AsyncNetworkBackend):
                     raise
             return AnyIOStream(stream, path)
         raise ConnectTimeout(f"Timed out connecting to {path}{_after(timeout)}")
+
+    async def resolve(self, host: str, port: int, timeout: Optional[float] = None) -> List[str]:
+        targets = numeric_targets(host, port)
+        if targets is not None:
+            return addresses_of(targets)
+        deadline = math.inf if timeout is None else anyio.current_time() + timeout
+        with anyio.CancelScope(deadline=deadline):
+            try:
+                infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except OSError as exc:
+                raise ConnectError(f"Failed to resolve {host!r}: {describe_error(exc)}") from exc
+            return addresses_of(targets_from_addrinfo(infos))
+        raise ConnectTimeout(f"Timed out resolving {host!r}{_after(timeout)}")
 
     async def sleep(self, seconds: float) -> None:
         await anyio.sleep(seconds)

@@ -32,6 +32,7 @@ from httpduo._models._exceptions import ConnectError
 __all__ = [
     "CONNECT_IN_PROGRESS",
     "HAPPY_EYEBALLS_DELAY",
+    "addresses_of",
     "AsyncEvent",
     "AsyncLock",
     "AsyncNetworkBackend",
@@ -209,6 +210,14 @@ class AsyncNetworkBackend(ABC):
     ) -> AsyncNetworkStream: ...
 
     @abstractmethod
+    async def resolve(self, host: str, port: int, timeout: Optional[float] = None) -> List[str]:
+        """The addresses `host` resolves to, in the resolver's order (an IP literal: itself).
+
+        Raises ConnectError when the name does not resolve, ConnectTimeout when `timeout`
+        runs out first. (SOCKS proxies use it for their local-DNS schemes.)
+        """
+
+    @abstractmethod
     async def sleep(self, seconds: float) -> None: ...
 
     @abstractmethod
@@ -357,6 +366,14 @@ class NetworkBackend(ABC):
     ) -> NetworkStream: ...
 
     @abstractmethod
+    def resolve(self, host: str, port: int, timeout: Optional[float] = None) -> List[str]:
+        """The addresses `host` resolves to, in the resolver's order (an IP literal: itself).
+
+        Raises ConnectError when the name does not resolve. The stdlib resolver cannot be
+        interrupted, so `timeout` is not enforced on this side.
+        """
+
+    @abstractmethod
     def sleep(self, seconds: float) -> None: ...
 
     @abstractmethod
@@ -408,6 +425,11 @@ def targets_from_addrinfo(
             seen.add(key)
             targets.append((int(family), proto, sockaddr))
     return targets
+
+
+def addresses_of(targets: Sequence[ConnectTarget]) -> List[str]:
+    """The IP address strings of connect targets, in order (what `resolve` returns)."""
+    return [str(sockaddr[0]) for _family, _proto, sockaddr in targets]
 
 
 def numeric_targets(host: str, port: int) -> Optional[List[ConnectTarget]]:

@@ -213,6 +213,9 @@ class AsyncMockBackend(AsyncNetworkBackend):
         self.streams.append(stream)
         return stream
 
+    async def resolve(self, host: str, port: int, timeout: Optional[float] = None) -> List[str]:
+        return await self._real.resolve(host, port, timeout)
+
     async def sleep(self, seconds: float) -> None:
         await self._real.sleep(seconds)
 
@@ -259,6 +262,9 @@ class MockBackend(NetworkBackend):
         stream = MockStream(self._buffer, self._http2)
         self.streams.append(stream)
         return stream
+
+    def resolve(self, host: str, port: int, timeout: Optional[float] = None) -> List[str]:
+        return self._real.resolve(host, port, timeout)
 
     def sleep(self, seconds: float) -> None:
         self._real.sleep(seconds)

@@ -43,6 +43,7 @@ from .base import (
     NetworkStream,
     Semaphore,
     SocketOption,
+    addresses_of,
     connect_failure_message,
     describe_error,
     format_peer,
@@ -411,6 +412,16 @@ class SyncBackend(NetworkBackend):
             sock.close()
             raise
         return SyncStream(sock, path, timeout)
+
+    def resolve(self, host: str, port: int, timeout: Optional[float] = None) -> List[str]:
+        targets = numeric_targets(host, port)
+        if targets is None:
+            try:
+                infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+            except OSError as exc:
+                raise ConnectError(f"Failed to resolve {host!r}: {describe_error(exc)}") from exc
+            targets = targets_from_addrinfo(infos)
+        return addresses_of(targets)
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)

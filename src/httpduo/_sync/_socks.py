@@ -7,8 +7,7 @@ Rules:
   with the install command in the message, instead.
 - `socks5://` and `socks4://` resolve the target's name here (local DNS) and send the
   proxy an address; `socks5h://` and `socks4a://` send the name for the proxy to resolve.
-  Resolution needs a backend offering `resolve(host, port, timeout)`; with a backend
-  that has none, `socks5://` lets the proxy resolve names as `socks5h://` does.
+  Resolution goes through the backend's `resolve(host, port, timeout)`.
 - The whole handshake (resolution included) is bounded by the connect timeout, and
   running out raises `ConnectTimeout`; the stream breaking mid-handshake, or the proxy
   refusing, raises `ProxyError`.
@@ -18,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import Any, Final, Optional
+from typing import Final, Optional
 
 from httpduo._backends.base import NetworkBackend, NetworkStream
 from httpduo._models._config import Proxy
@@ -110,16 +109,7 @@ def _resolve(
         pass
     else:
         return host
-    resolve: Any = getattr(backend, "resolve", None)
-    if resolve is None:
-        if ipv4:
-            raise ProxyError(
-                f"SOCKS4 needs an IPv4 address, and this network backend cannot resolve "
-                f"{host!r}: use socks4a:// to let the proxy resolve it"
-            )
-        logger.debug("backend cannot resolve names: the SOCKS5 proxy resolves %r", host)
-        return host
-    addresses: list[str] = resolve(host, port, timeout)
+    addresses = backend.resolve(host, port, timeout)
     for address in addresses:
         if not ipv4 or ipaddress.ip_address(address).version == 4:
             return address
