@@ -19,7 +19,7 @@ from typing import Any, Final, Optional
 from httpduo._backends.base import AsyncNetworkBackend, AsyncNetworkStream
 from httpduo._codecs.base import END, NEED_DATA, CodecEvent, HTTP11Codec, ResponseHead
 from httpduo._codecs.h11 import H11Codec
-from httpduo._models._exceptions import RemoteProtocolError, RequestError, WriteError
+from httpduo._models._exceptions import RemoteProtocolError, WriteError, attach_request
 from httpduo._models._headers import Headers
 from httpduo._models._requests import Request
 from httpduo._models._responses import Response
@@ -238,8 +238,7 @@ class HTTP11ResponseStream(AsyncByteStream):
                     yield chunk
         except BaseException as exc:
             # Failed or cancelled mid-body: the connection's framing is lost.
-            if isinstance(exc, RequestError) and exc._request is None:
-                exc._request = self._request
+            attach_request(exc, self._request)
             self._closed = True
             await connection._close_after_failure(self._request)
             raise

@@ -19,7 +19,7 @@ from typing import Optional, Union
 
 from httpduo._backends.base import AsyncNetworkBackend
 from httpduo._models._config import DEFAULT_LIMITS, Limits, Proxy
-from httpduo._models._exceptions import request_context
+from httpduo._models._exceptions import RequestError, attach_request
 from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 from httpduo._models._ssl import create_ssl_context
@@ -124,8 +124,11 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         return self._pool
 
     async def handle_async_request(self, request: Request) -> Response:
-        with request_context(request):
+        try:
             return await self._pool.handle_async_request(request)
+        except RequestError as exc:
+            attach_request(exc, request)
+            raise
 
     async def aclose(self) -> None:
         await self._pool.aclose()

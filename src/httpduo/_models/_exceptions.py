@@ -33,14 +33,12 @@ unwrapped.
     ├── ResponseNotRead
     └── RequestNotRead
 
-`request_context(request)` attaches a request to a `RequestError` raised inside it when
-the raising layer (a backend, say) did not know the request.
+`attach_request(exc, request)` gives a `RequestError` its request when the raising layer
+(a backend, say) did not know it.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,7 +74,7 @@ __all__ = [
     "UnsupportedProtocol",
     "WriteError",
     "WriteTimeout",
-    "request_context",
+    "attach_request",
 ]
 
 
@@ -107,7 +105,7 @@ class RequestError(HTTPError):
 
     def __init__(self, message: str, *, request: Optional[Request] = None) -> None:
         super().__init__(message)
-        # The raising layer often has no request at hand; `request_context` fills it in.
+        # The raising layer often has no request at hand; `attach_request` fills it in.
         self._request = request
 
 
@@ -252,12 +250,12 @@ class RequestNotRead(StreamError):
         )
 
 
-@contextlib.contextmanager
-def request_context(request: Optional[Request] = None) -> Iterator[None]:
-    """Attach `request` to any `RequestError` raised inside the block that lacks one."""
-    try:
-        yield
-    except RequestError as exc:
-        if request is not None and exc._request is None:
-            exc._request = request
-        raise
+def attach_request(exc: BaseException, request: Optional[Request]) -> None:
+    """Give a `RequestError` the request it was raised for, unless it has one already.
+
+    Layers that raise without knowing the request (a backend, a decoder, a user's
+    transport) are wrapped in `try/except` at the first level that does know it: an
+    exception handler costs nothing on the path without an error.
+    """
+    if request is not None and isinstance(exc, RequestError) and exc._request is None:
+        exc._request = request

@@ -39,6 +39,7 @@ from ._exceptions import (
     ResponseNotRead,
     StreamClosed,
     StreamConsumed,
+    attach_request,
 )
 from ._headers import Headers
 from ._links import parse_links
@@ -443,15 +444,6 @@ class Response:
             content = self._content = b"".join(self.iter_bytes())
         return content
 
-    def _attach_request(self, exc: RequestError) -> None:
-        # A decoder or transport stream raising mid-body cannot know the request.
-        request = self._request
-        if request is not None:
-            try:
-                exc.request  # noqa: B018 - probing: raises if unset
-            except RuntimeError:
-                exc.request = request
-
     def iter_bytes(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
         """Yield the decoded body, in `chunk_size` pieces if given."""
         _check_chunk_size(chunk_size)
@@ -473,7 +465,7 @@ class Response:
             if decoder is not None:
                 yield from chunker.decode(decoder.flush())
         except RequestError as exc:
-            self._attach_request(exc)
+            attach_request(exc, self._request)
             raise
         yield from chunker.flush()
 
@@ -519,7 +511,7 @@ class Response:
                     yield from chunker.decode(raw)
                 yield from chunker.flush()
         except RequestError as exc:
-            self._attach_request(exc)
+            attach_request(exc, self._request)
             raise
         self.close()
 
@@ -533,7 +525,7 @@ class Response:
             try:
                 stream.close()
             except RequestError as exc:
-                self._attach_request(exc)
+                attach_request(exc, self._request)
                 raise
 
     # -- body, async -------------------------------------------------------------------
@@ -565,7 +557,7 @@ class Response:
                 for chunk in chunker.decode(decoder.flush()):
                     yield chunk
         except RequestError as exc:
-            self._attach_request(exc)
+            attach_request(exc, self._request)
             raise
         for chunk in chunker.flush():
             yield chunk
@@ -613,7 +605,7 @@ class Response:
             for chunk in chunker.flush():
                 yield chunk
         except RequestError as exc:
-            self._attach_request(exc)
+            attach_request(exc, self._request)
             raise
         await self.aclose()
 
@@ -627,7 +619,7 @@ class Response:
             try:
                 await stream.aclose()
             except RequestError as exc:
-                self._attach_request(exc)
+                attach_request(exc, self._request)
                 raise
 
     # -- misc --------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from .._models._config import (
     Proxy,
     UseClientDefault,
 )
-from .._models._exceptions import TooManyRedirects, request_context
+from .._models._exceptions import RequestError, TooManyRedirects, attach_request
 from .._models._proxy_env import get_environment_proxies, mount_pattern
 from .._models._redirects import build_redirect_request
 from .._models._requests import Request
@@ -400,8 +400,11 @@ class Client(BaseClient):
                 f"{SyncByteStream.__name__} with an {type(self).__name__} instance."
             )
         start = perf_counter()
-        with request_context(request):
+        try:
             response = transport.handle_request(request)
+        except RequestError as exc:
+            attach_request(exc, request)  # custom transports may raise without it
+            raise
         stream = response.stream
         if not isinstance(stream, SyncByteStream):
             raise TypeError(

@@ -20,7 +20,7 @@ from typing import Optional, Union
 
 from httpduo._backends.base import NetworkBackend
 from httpduo._models._config import DEFAULT_LIMITS, Limits, Proxy
-from httpduo._models._exceptions import request_context
+from httpduo._models._exceptions import RequestError, attach_request
 from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 from httpduo._models._ssl import create_ssl_context
@@ -125,8 +125,11 @@ class HTTPTransport(BaseTransport):
         return self._pool
 
     def handle_request(self, request: Request) -> Response:
-        with request_context(request):
+        try:
             return self._pool.handle_request(request)
+        except RequestError as exc:
+            attach_request(exc, request)
+            raise
 
     def close(self) -> None:
         self._pool.close()
