@@ -12,11 +12,16 @@ Rules:
   `max_connections` and the keep-alive limit are both `ClientConfig.max_connections`.
 - httpduo and httpx share one adapter class per layer (Client, transport), handed the module:
   the code path is identical by construction, so their rows compare like for like.
+- Over TLS (`ClientConfig.ca_path`) each client gets a fresh verifying context trusting
+  the bench CA, with ALPN set by us (h2 and http/1.1, or http/1.1 alone): httpduo uses a
+  context it is handed as it is. `ClientConfig.http_version` is then checked on every
+  answer, so a client that silently fell back to HTTP/1.1 cannot pass for HTTP/2.
 """
 
 from __future__ import annotations
 
 import abc
+import dataclasses
 import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +29,7 @@ from types import ModuleType
 from typing import Any, Callable, Optional
 
 from bench.floors import AsyncProtocolFloor, BenchError, SocketFloor
+from bench.server import client_ssl_context
 
 __all__ = [
     "DOWNLOAD_CHUNK",
@@ -35,6 +41,7 @@ __all__ = [
     "SyncSpec",
     "Unavailable",
     "async_clients",
+    "async_tls_clients",
     "httpduo_layer",
     "sync_clients",
 ]
@@ -53,6 +60,16 @@ class ClientConfig:
     """What a scenario asks of every client it builds."""
 
     max_connections: int = 1
+    # TLS: the CA file to trust (None: plain HTTP), and whether to offer HTTP/2 by ALPN.
+    ca_path: Optional[str] = None
+    http2: bool = False
+
+    @property
+    def http_version(self) -> Optional[str]:
+        """The version every answer must have ("HTTP/2", "HTTP/1.1"); None: unchecked."""
+        if self.ca_path is None:
+            return None
+        return "HTTP/2" if self.http2 else "HTTP/1.1"
 
 
 class SyncAdapter(abc.ABC):
@@ -121,6 +138,21 @@ def _limits(module: Any, config: ClientConfig) -> Any:
     return module.Limits(max_connections=n, max_keepalive_connections=n)
 
 
+def _httpx_api_options(module: Any, config: ClientConfig) -> dict[str, Any]:
+    """Keyword arguments for a Client or a transport of the httpx API."""
+    options: dict[str, Any] = {"limits": _limits(module, config)}
+    if config.ca_path is not None:
+        alpn = ["h2", "http/1.1"] if config.http2 else ["http/1.1"]
+        options["verify"] = client_ssl_context(config.ca_path, alpn)
+        options["http2"] = config.http2
+    return options
+
+
+def _check_version(response: Any, expected: Optional[str]) -> None:
+    if expected is not None and response.http_version != expected:
+        raise BenchError(f"answered over {response.http_version}, expected {expected}")
+
+
 # --- the httpx API, shared by httpduo and httpx -------------------------------------------
 
 
@@ -128,17 +160,20 @@ class HttpxApiClient(SyncAdapter):
     """`module.Client`: `client.get(url)` and `client.stream("GET", url)`."""
 
     def __init__(self, module: Any, config: ClientConfig) -> None:
-        self._client = module.Client(limits=_limits(module, config))
+        self._client = module.Client(**_httpx_api_options(module, config))
+        self._version = config.http_version
 
     def get(self, url: str) -> bytes:
         response = self._client.get(url)
         _check_status(response.status_code, url)
+        _check_version(response, self._version)
         body: bytes = response.content
         return body
 
     def download(self, url: str) -> int:
         with self._client.stream("GET", url) as response:
             _check_status(response.status_code, url)
+            _check_version(response, self._version)
             chunks: Iterator[bytes] = response.iter_bytes()
             return sum(len(chunk) for chunk in chunks)
 
@@ -151,11 +186,13 @@ class HttpxApiTransport(SyncAdapter):
 
     def __init__(self, module: Any, config: ClientConfig) -> None:
         self._request = module.Request
-        self._transport = module.HTTPTransport(limits=_limits(module, config))
+        self._transport = module.HTTPTransport(**_httpx_api_options(module, config))
+        self._version = config.http_version
 
     def get(self, url: str) -> bytes:
         response = self._transport.handle_request(self._request("GET", url))
         _check_status(response.status_code, url)
+        _check_version(response, self._version)
         body: bytes = response.read()
         return body
 
@@ -163,6 +200,7 @@ class HttpxApiTransport(SyncAdapter):
         response = self._transport.handle_request(self._request("GET", url))
         try:
             _check_status(response.status_code, url)
+            _check_version(response, self._version)
             chunks: Iterator[bytes] = response.iter_bytes()
             return sum(len(chunk) for chunk in chunks)
         finally:
@@ -176,11 +214,13 @@ class AsyncHttpxApiClient(AsyncAdapter):
     """`module.AsyncClient`: `await client.get(url)` and `client.stream("GET", url)`."""
 
     def __init__(self, module: Any, config: ClientConfig) -> None:
-        self._client = module.AsyncClient(limits=_limits(module, config))
+        self._client = module.AsyncClient(**_httpx_api_options(module, config))
+        self._version = config.http_version
 
     async def get(self, url: str) -> bytes:
         response = await self._client.get(url)
         _check_status(response.status_code, url)
+        _check_version(response, self._version)
         body: bytes = response.content
         return body
 
@@ -188,6 +228,7 @@ class AsyncHttpxApiClient(AsyncAdapter):
         total = 0
         async with self._client.stream("GET", url) as response:
             _check_status(response.status_code, url)
+            _check_version(response, self._version)
             async for chunk in response.aiter_bytes():
                 total += len(chunk)
         return total
@@ -201,11 +242,13 @@ class AsyncHttpxApiTransport(AsyncAdapter):
 
     def __init__(self, module: Any, config: ClientConfig) -> None:
         self._request = module.Request
-        self._transport = module.AsyncHTTPTransport(limits=_limits(module, config))
+        self._transport = module.AsyncHTTPTransport(**_httpx_api_options(module, config))
+        self._version = config.http_version
 
     async def get(self, url: str) -> bytes:
         response = await self._transport.handle_async_request(self._request("GET", url))
         _check_status(response.status_code, url)
+        _check_version(response, self._version)
         body: bytes = await response.aread()
         return body
 
@@ -214,6 +257,7 @@ class AsyncHttpxApiTransport(AsyncAdapter):
         total = 0
         try:
             _check_status(response.status_code, url)
+            _check_version(response, self._version)
             async for chunk in response.aiter_bytes():
                 total += len(chunk)
         finally:
@@ -413,6 +457,42 @@ def async_clients() -> dict[str, AsyncSpec]:
     return {spec.name: spec for spec in specs}
 
 
+def async_tls_clients() -> dict[str, AsyncSpec]:
+    """The TLS rows (ClientConfig.ca_path must be set): each client over HTTP/2 (the row
+    named after it; "httpduo" is the baseline) and over HTTP/1.1 ("<name> http/1.1")."""
+
+    def httpx() -> Any:
+        return _import("httpx")
+
+    specs = [
+        AsyncSpec(
+            "httpduo",
+            "baseline",
+            "httpduo.AsyncClient(http2=True), HTTP/2 over TLS",
+            _async_client_of(_httpduo, http2=True),
+        ),
+        AsyncSpec(
+            "httpx",
+            "client",
+            "httpx.AsyncClient(http2=True), HTTP/2 over TLS",
+            _async_client_of(httpx, http2=True),
+        ),
+        AsyncSpec(
+            "httpduo http/1.1",
+            "client",
+            "httpduo.AsyncClient(), HTTP/1.1 over TLS",
+            _async_client_of(_httpduo, http2=False),
+        ),
+        AsyncSpec(
+            "httpx http/1.1",
+            "client",
+            "httpx.AsyncClient(), HTTP/1.1 over TLS",
+            _async_client_of(httpx, http2=False),
+        ),
+    ]
+    return {spec.name: spec for spec in specs}
+
+
 def _client_of(load: Callable[[], Any]) -> Callable[[ClientConfig], SyncAdapter]:
     def build(config: ClientConfig) -> SyncAdapter:
         return HttpxApiClient(load(), config)
@@ -427,8 +507,14 @@ def _transport_of(load: Callable[[], Any]) -> Callable[[ClientConfig], SyncAdapt
     return build
 
 
-def _async_client_of(load: Callable[[], Any]) -> Callable[[ClientConfig], AsyncAdapter]:
+def _async_client_of(
+    load: Callable[[], Any], *, http2: Optional[bool] = None
+) -> Callable[[ClientConfig], AsyncAdapter]:
+    """`http2`, if given, overrides the scenario's `ClientConfig.http2` for this row."""
+
     def build(config: ClientConfig) -> AsyncAdapter:
+        if http2 is not None:
+            config = dataclasses.replace(config, http2=http2)
         return AsyncHttpxApiClient(load(), config)
 
     return build

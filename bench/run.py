@@ -12,6 +12,8 @@ Rules:
 - time ratio = row's time / httpduo's time, per round; the table shows the median over
   rounds (`--stat best`: best row time / best httpduo time). Above 1: httpduo is faster.
 - The table goes to stdout; progress and warnings go to stderr.
+- A scenario this server cannot run (the TLS ones without a TLS listener) is reported as
+  skipped, with the reason, and the run goes on.
 """
 
 from __future__ import annotations
@@ -39,7 +41,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from bench.clients import BenchError, Unavailable, async_clients, httpduo_layer, sync_clients
+from bench.clients import (
+    BenchError,
+    Unavailable,
+    async_clients,
+    async_tls_clients,
+    httpduo_layer,
+    sync_clients,
+)
 from bench.scenarios import SCENARIOS, Contestant, Options, Plan, Sample
 from bench.server import ServerInfo, ServerUnavailable, bench_server
 
@@ -48,7 +57,17 @@ __all__ = ["main"]
 BENCH_DIR = Path(__file__).resolve().parent
 CHECKOUT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
-LIBRARIES = ("httpduo", "httpx", "httpcore", "h11", "anyio", "aiohttp", "urllib3", "requests")
+LIBRARIES = (
+    "httpduo",
+    "httpx",
+    "httpcore",
+    "h11",
+    "h2",
+    "anyio",
+    "aiohttp",
+    "urllib3",
+    "requests",
+)
 
 # glibc tunables that switch off its adaptive mmap/trim thresholds (--fixed-malloc).
 FIXED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(4 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20)}
@@ -265,6 +284,9 @@ def _print_list() -> None:
     print("async rows:")
     for aspec in async_clients().values():
         print(f"  {aspec.name:28} {aspec.role:9} {aspec.detail}")
+    print("TLS rows (h2-* scenarios):")
+    for tspec in async_tls_clients().values():
+        print(f"  {tspec.name:28} {tspec.role:9} {tspec.detail}")
 
 
 def _bench(
@@ -274,7 +296,12 @@ def _bench(
     print(_header(meta))
     results: dict[str, Any] = {}
     for name in names:
-        plan = SCENARIOS[name](options, server)
+        try:
+            plan = SCENARIOS[name](options, server)
+        except Unavailable as exc:
+            print(f"\n== {name}: skipped: {exc} ==", flush=True)
+            results[name] = {"skipped": str(exc)}
+            continue
         if args.in_process:
             rows, skipped = _run_plan(plan, args.repeat, args.stat, _run_here)
         else:
@@ -452,6 +479,17 @@ def _table(
         out.write(f"skipped {name}: {reason}\n")
     for note in plan.notes:
         out.write(f"note: {note}\n")
+    ratios = {row.name: row.ratio for row in rows}
+    for target in plan.targets:
+        value = target.value(ratios)
+        if value is None:
+            verdict = "not measured (a row did not run)"
+        elif target.minimum is None:
+            verdict = f"{value:.2f}"
+        else:
+            met = "met" if value >= target.minimum else "MISSED"
+            verdict = f"{value:.2f} (target {target.minimum:.2f}): {met}"
+        out.write(f"target: {target.text}: {verdict}\n")
     if server.server_bound:
         out.write("WARNING: uvicorn fallback server: these ratios are server-bound.\n")
     return out.getvalue()
@@ -463,7 +501,9 @@ def _header(meta: dict[str, Any]) -> str:
     return (
         f"httpduo bench — Python {meta['python']} on {meta['platform']}, "
         f"{meta['cpu_count']} CPUs\n"
-        f"server: {server['version']} at {server['base_url']} (1 process)\n"
+        f"server: {server['version']} at {server['base_url']}"
+        + (f" and {server['tls_base_url']} (TLS)" if server.get("tls_base_url") else "")
+        + " (1 process)\n"
         f"versions: {versions}\n"
         f"httpduo layer measured: {meta['httpduo_layer']}; commit {meta['git']}; "
         f"each round: {meta['options']['isolation']}"
@@ -491,6 +531,7 @@ def _metadata(server: ServerInfo, args: argparse.Namespace) -> dict[str, Any]:
             "kind": server.kind,
             "version": server.version,
             "base_url": server.base_url,
+            "tls_base_url": server.tls_base_url,
             "large_size": server.large_size,
             "server_bound": server.server_bound,
         },
@@ -542,12 +583,26 @@ def _plan_json(plan: Plan, rows: list[Row], skipped: dict[str, str]) -> dict[str
         ],
         "skipped": skipped,
         "notes": plan.notes,
+        "targets": [
+            {
+                "text": target.text,
+                "row": target.row,
+                "per": target.per,
+                "minimum": target.minimum,
+                "value": target.value({row.name: row.ratio for row in rows}),
+            }
+            for target in plan.targets
+        ],
     }
 
 
 def _profile(names: list[str], options: Options, server: ServerInfo, row: str, top: int) -> int:
     for name in names:
-        plan = SCENARIOS[name](options, server)
+        try:
+            plan = SCENARIOS[name](options, server)
+        except Unavailable as exc:
+            print(f"{name}: skipped: {exc}", file=sys.stderr)
+            continue
         found = [c for c in plan.contestants if c.name == row]
         if not found:
             known = ", ".join(c.name for c in plan.contestants)

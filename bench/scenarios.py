@@ -11,12 +11,17 @@ Rules:
 - Every answer is checked (status and body, or byte count): a fast wrong client is not a
   result, so a wrong answer aborts the run with `BenchError`.
 - The async scenarios run each repetition in a fresh `asyncio.run()` loop.
+- The TLS scenarios (`h2-*`) talk to the server's TLS listener; a server without one
+  makes them raise `Unavailable` when planned, and the run skips them with the reason.
+  A `Target` states a goal as a ratio of two rows' medians; the report says whether
+  it was met.
 """
 
 from __future__ import annotations
 
 import asyncio
 import cProfile
+import dataclasses
 import gc
 import time
 from collections.abc import Awaitable
@@ -30,11 +35,13 @@ from bench.clients import (
     ClientConfig,
     SyncAdapter,
     SyncSpec,
+    Unavailable,
     async_clients,
+    async_tls_clients,
     sync_clients,
 )
 from bench.floors import AsyncProtocolFloor, SocketFloor
-from bench.server import SMALL_BODY, ServerInfo
+from bench.server import H2_MAX_CONCURRENT_STREAMS, SMALL_BODY, ServerInfo
 
 __all__ = [
     "SCENARIOS",
@@ -44,6 +51,7 @@ __all__ = [
     "Runner",
     "Sample",
     "ScenarioFn",
+    "Target",
 ]
 
 MIB = 1024 * 1024
@@ -79,6 +87,27 @@ class Contestant:
     run: Runner
 
 
+@dataclass(frozen=True)
+class Target:
+    """A goal: time ratio of `row` / time ratio of `per` (medians) is at least `minimum`.
+
+    Time ratios are row time / baseline time, so this is `per`'s throughput over `row`'s
+    (with `per` the baseline: how many times faster httpduo is than `row`). Without a
+    `minimum` the value is reported for reference only.
+    """
+
+    text: str
+    row: str
+    per: str
+    minimum: Optional[float] = None
+
+    def value(self, ratios: dict[str, float]) -> Optional[float]:
+        """The achieved value, or None when one of the two rows did not run."""
+        if self.row not in ratios or self.per not in ratios:
+            return None
+        return ratios[self.row] / ratios[self.per]
+
+
 @dataclass
 class Plan:
     """A scenario ready to run: its rows, and what one repetition amounts to."""
@@ -90,6 +119,7 @@ class Plan:
     contestants: list[Contestant]
     prime: Callable[[], None]  # untimed, before the first repetition: warms the server
     notes: list[str] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
 
 
 ScenarioFn = Callable[[Options, ServerInfo], Plan]
@@ -315,6 +345,106 @@ def async_download(options: Options, server: ServerInfo) -> Plan:
     )
 
 
+# --- HTTP/2 over TLS -------------------------------------------------------------------
+
+
+def _require_tls(server: ServerInfo) -> None:
+    if server.ca_path is None:
+        raise Unavailable(f"the server has no TLS listener: {server.tls_missing}")
+
+
+def _tls_contestants(
+    options: Options, server: ServerInfo, rows: list[str], config: ClientConfig, work: _AsyncWork
+) -> list[Contestant]:
+    """The named rows of `async_tls_clients()`, in that order, as `--clients` allows."""
+    config = dataclasses.replace(config, ca_path=server.ca_path)
+    specs = async_tls_clients()
+    chosen = {spec.name: spec for spec in _selected(specs, options)}
+    return [_async_contestant(chosen[name], config, work) for name in rows if name in chosen]
+
+
+def h2_concurrent(options: Options, server: ServerInfo) -> Plan:
+    """N GETs of /small from `concurrency` tasks over HTTP/2 and TLS (one connection)."""
+    _require_tls(server)
+    n, c, url = options.async_requests, options.concurrency, server.tls_small_url
+
+    async def work(client: AsyncAdapter, clock: _Clock) -> Sample:
+        await _concurrent_gets(client.get, url, 2 * c, c)  # connects, fills the pool
+        clock.start()
+        await _concurrent_gets(client.get, url, n, c)
+        return clock.stop()
+
+    async def prime_async() -> None:
+        floor = AsyncProtocolFloor()
+        try:
+            await _concurrent_gets(_floor_get(floor), server.small_url, 2 * c, c)
+        finally:
+            floor.close()
+
+    config = ClientConfig(max_connections=c)
+    rows = ["httpduo", "httpx", "httpduo http/1.1"]
+    return Plan(
+        name="h2-concurrent",
+        title=(
+            f"{n} GETs of /small, {c} concurrent tasks, HTTP/2 over TLS (the http/1.1 row: "
+            f"a pool of {c} TLS connections), asyncio"
+        ),
+        unit="request",
+        units=n,
+        contestants=_tls_contestants(options, server, rows, config, work),
+        prime=lambda: asyncio.run(prime_async()),
+        notes=[
+            "HTTP/2 rows multiplex every task over one connection "
+            f"(nginx http2_max_concurrent_streams {H2_MAX_CONCURRENT_STREAMS})",
+        ],
+        targets=[Target("httpduo HTTP/2 req/s >= 2x httpx HTTP/2", "httpx", "httpduo", 2.0)],
+    )
+
+
+def h2_download(options: Options, server: ServerInfo) -> Plan:
+    """One streamed GET of /large over HTTP/2 and TLS, and the same over HTTP/1.1 and TLS."""
+    _require_tls(server)
+    url, size = server.tls_large_url, server.large_size
+
+    async def work(client: AsyncAdapter, clock: _Clock) -> Sample:
+        _expect_small(await client.get(server.tls_small_url))  # opens the connection
+        clock.start()
+        got = await client.download(url)
+        sample = clock.stop()
+        _expect_size(got, size)
+        return sample
+
+    async def prime_async() -> None:
+        floor = AsyncProtocolFloor()
+        try:
+            _expect_size((await floor.download(server.large_url))[1], size)
+        finally:
+            floor.close()
+
+    rows = ["httpduo", "httpduo http/1.1", "httpx", "httpx http/1.1"]
+    return Plan(
+        name="h2-download",
+        title=f"streamed download of /large ({size / MIB:g} MiB) over TLS, HTTP/2 vs HTTP/1.1",
+        unit="MiB",
+        units=size / MIB,
+        contestants=_tls_contestants(options, server, rows, ClientConfig(), work),
+        prime=lambda: asyncio.run(prime_async()),
+        notes=[
+            "rows without a suffix use HTTP/2; a time ratio below 1 is a row faster than "
+            "httpduo over HTTP/2",
+        ],
+        targets=[
+            Target(
+                "httpduo HTTP/2 download rate >= 0.70x its HTTP/1.1 rate",
+                "httpduo http/1.1",
+                "httpduo",
+                0.70,
+            ),
+            Target("httpx HTTP/2 download rate / its HTTP/1.1 rate", "httpx http/1.1", "httpx"),
+        ],
+    )
+
+
 def _floor_get(floor: AsyncProtocolFloor) -> Callable[[str], Awaitable[bytes]]:
     async def get(url: str) -> bytes:
         status, body = await floor.get(url)
@@ -374,4 +504,6 @@ SCENARIOS: dict[str, ScenarioFn] = {
     "sync-download": sync_download,
     "async-download": async_download,
     "transport-creation": transport_creation,
+    "h2-concurrent": h2_concurrent,
+    "h2-download": h2_download,
 }

@@ -13,17 +13,26 @@ Rules:
   stay the client's own). A Python server is slower than the clients it serves, so its
   ratios are marked server-bound and a warning is printed.
 - The server is ready when it answers `/small` correctly, not when its port opens.
+- nginx also listens with TLS, HTTP/2 and HTTP/1.1 on one port (ALPN picks), with a
+  certificate issued at startup by a throwaway CA (trustme, else `cryptography`) whose
+  PEM file the clients trust (`ServerInfo.ca_path`). Streams per connection
+  (`http2_max_concurrent_streams`) exceed the bench's concurrency, and HTTP/2
+  connections are kept alive like HTTP/1.1 ones (`keepalive_requests`/`_timeout`). Without
+  TLS (uvicorn, or an nginx built without ssl/http_v2) `tls_base_url` is None and the
+  TLS scenarios say so instead of running.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import importlib.metadata
 import importlib.util
 import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -43,6 +52,7 @@ __all__ = [
     "ServerInfo",
     "ServerUnavailable",
     "bench_server",
+    "client_ssl_context",
     "find_nginx",
 ]
 
@@ -50,6 +60,8 @@ SMALL_BODY = b"Hello, world!"
 LARGE_BLOCK = bytes(range(256)) * 4096  # /large is this 1 MiB, repeated (then cut)
 _READY_TIMEOUT = 15.0
 _NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
+# More than any concurrency the bench uses, so streams never queue at the server.
+H2_MAX_CONCURRENT_STREAMS = 128
 # Temp-path directive per optional nginx module: a build without the module rejects it.
 _TEMP_PATHS = {
     "client_body_temp_path": None,
@@ -73,6 +85,11 @@ class ServerInfo:
     base_url: str
     large_size: int
     server_bound: bool  # True when the server, not the client, may set the pace
+    # The TLS listener (HTTP/2 and HTTP/1.1 by ALPN) and the CA file that trusts it;
+    # None when there is none, and `tls_missing` says why.
+    tls_base_url: Optional[str] = None
+    ca_path: Optional[str] = None
+    tls_missing: str = ""
 
     @property
     def small_url(self) -> str:
@@ -81,6 +98,29 @@ class ServerInfo:
     @property
     def large_url(self) -> str:
         return self.base_url + "/large"
+
+    @property
+    def tls_small_url(self) -> str:
+        return self._tls("/small")
+
+    @property
+    def tls_large_url(self) -> str:
+        return self._tls("/large")
+
+    def _tls(self, path: str) -> str:
+        if self.tls_base_url is None:
+            raise ServerUnavailable(f"no TLS listener: {self.tls_missing}")
+        return self.tls_base_url + path
+
+
+def client_ssl_context(ca_path: str, alpn: list[str]) -> ssl.SSLContext:
+    """A verifying client context that trusts the bench CA and offers `alpn`.
+
+    Each client gets its own: some libraries set ALPN on the context they are handed.
+    """
+    context = ssl.create_default_context(cafile=ca_path)
+    context.set_alpn_protocols(alpn)
+    return context
 
 
 def find_nginx() -> Optional[str]:
@@ -171,7 +211,134 @@ def _nginx_build(nginx: str) -> tuple[str, str]:
     return version, text
 
 
-def _nginx_config(root: Path, port: int, configure: str) -> str:
+@dataclass(frozen=True)
+class _Certificate:
+    ca: Path  # the CA certificate clients trust
+    chain: Path  # the server certificate, then its issuer
+    key: Path
+
+
+def _issue_certificate(root: Path) -> _Certificate:
+    """A throwaway CA and a certificate for 127.0.0.1 and localhost, as PEM files."""
+    paths = _Certificate(root / "ca.pem", root / "server-chain.pem", root / "server-key.pem")
+    if importlib.util.find_spec("trustme") is not None:
+        import trustme
+
+        ca = trustme.CA()
+        leaf = ca.issue_cert("127.0.0.1", "localhost")
+        ca.cert_pem.write_to_path(str(paths.ca))
+        paths.chain.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+        leaf.private_key_pem.write_to_path(str(paths.key))
+        return paths
+    return _issue_with_cryptography(paths)
+
+
+def _issue_with_cryptography(paths: _Certificate) -> _Certificate:
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+    except ImportError:
+        raise ServerUnavailable("neither trustme nor cryptography is installed") from None
+    import ipaddress
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    pem = serialization.Encoding.PEM
+
+    def name(text: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+    def build(
+        subject: str, issuer: str, key: ec.EllipticCurvePrivateKey
+    ) -> x509.CertificateBuilder:
+        return (
+            x509.CertificateBuilder()
+            .subject_name(name(subject))
+            .issuer_name(name(issuer))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+        )
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = (
+        build("httpduo bench CA", "httpduo bench CA", ca_key)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        build("127.0.0.1", "httpduo bench CA", key)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths.ca.write_bytes(ca_cert.public_bytes(pem))
+    paths.chain.write_bytes(cert.public_bytes(pem) + ca_cert.public_bytes(pem))
+    paths.key.write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return paths
+
+
+def _nginx_version(version: str) -> tuple[int, ...]:
+    """(1, 22, 1) from "nginx/1.22.1"; () if unparsable."""
+    digits = version.rpartition("/")[2].split()[0] if version else ""
+    try:
+        return tuple(int(part) for part in digits.split("."))
+    except ValueError:
+        return ()
+
+
+def _tls_missing(configure: str) -> str:
+    """Why this nginx build cannot serve HTTP/2 over TLS ("" when it can)."""
+    missing = [
+        module
+        for module in ("http_ssl_module", "http_v2_module")
+        if f"--with-{module}" not in configure
+    ]
+    return f"nginx built without {', '.join(missing)}" if missing else ""
+
+
+def _tls_server_block(
+    port: int, version: str, cert: _Certificate, www: Path, locations: str
+) -> str:
+    def q(path: Path) -> str:
+        return '"' + str(path) + '"'
+
+    # nginx 1.25.1 moved HTTP/2 from a `listen` parameter to the `http2` directive.
+    if _nginx_version(version) >= (1, 25, 1):
+        listen = f"listen 127.0.0.1:{port} ssl;\n        http2 on;"
+    else:
+        listen = f"listen 127.0.0.1:{port} ssl http2;"
+    return f"""
+    server {{
+        {listen}
+        ssl_certificate {q(cert.chain)};
+        ssl_certificate_key {q(cert.key)};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        http2_max_concurrent_streams {H2_MAX_CONCURRENT_STREAMS};
+        # A DATA frame's default maximum (16 KiB) instead of nginx's 8 KiB slices.
+        http2_chunk_size 16k;
+        root {q(www)};
+{locations}
+    }}
+"""
+
+
+def _nginx_config(
+    root: Path,
+    port: int,
+    configure: str,
+    tls: Optional[tuple[int, str, _Certificate]] = None,
+) -> str:
     def q(path: Path) -> str:
         return '"' + str(path) + '"'
 
@@ -181,6 +348,18 @@ def _nginx_config(root: Path, port: int, configure: str) -> str:
             continue
         temp_lines.append(f"    {directive} {q(root / 'tmp' / directive)};")
     temps = "\n".join(temp_lines)
+    locations = f"""
+        location = /small {{
+            default_type text/plain;
+            return 200 "{SMALL_BODY.decode("ascii")}";
+        }}
+
+        location = /large {{
+        }}"""
+    tls_block = ""
+    if tls is not None:
+        tls_port, version, cert = tls
+        tls_block = _tls_server_block(tls_port, version, cert, root / "www", locations)
     return f"""# Generated by bench/server.py for one benchmark run.
 daemon off;
 master_process off;
@@ -206,16 +385,9 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         root {q(root / "www")};
-
-        location = /small {{
-            default_type text/plain;
-            return 200 "{SMALL_BODY.decode("ascii")}";
-        }}
-
-        location = /large {{
-        }}
+{locations}
     }}
-}}
+{tls_block}}}
 """
 
 
@@ -223,10 +395,16 @@ def _run_nginx(nginx: str, root: Path, large_size: int) -> Iterator[ServerInfo]:
     version, configure = _nginx_build(nginx)
     (root / "tmp").mkdir()
     error_log = root / "error.log"
+    tls_missing = _tls_missing(configure)
+    cert = None if tls_missing else _issue_certificate(root)
     for attempt in range(3):
         port = _free_port()  # another process may take it before nginx does: retry
+        tls_port = _free_port()
+        while tls_port == port:
+            tls_port = _free_port()
+        tls = None if cert is None else (tls_port, version, cert)
         conf = root / "nginx.conf"
-        conf.write_text(_nginx_config(root, port, configure))
+        conf.write_text(_nginx_config(root, port, configure, tls))
         with (root / "nginx.stderr").open("ab") as stderr:
             proc = subprocess.Popen(
                 [nginx, "-p", str(root), "-c", str(conf), "-e", str(error_log)],
@@ -243,7 +421,16 @@ def _run_nginx(nginx: str, root: Path, large_size: int) -> Iterator[ServerInfo]:
                     f"nginx did not start; it says:\n{_log_text(error_log)}\n"
                     f"{_log_text(root / 'nginx.stderr')}"
                 )
-            yield ServerInfo("nginx", version, base_url, large_size, server_bound=False)
+            yield ServerInfo(
+                "nginx",
+                version,
+                base_url,
+                large_size,
+                server_bound=False,
+                tls_base_url=None if cert is None else f"https://127.0.0.1:{tls_port}",
+                ca_path=None if cert is None else str(cert.ca),
+                tls_missing=tls_missing,
+            )
             return
         finally:
             _stop(proc)
@@ -285,7 +472,14 @@ def _run_uvicorn(root: Path, large_size: int) -> Iterator[ServerInfo]:
         if not _wait_ready(proc, base_url):
             log.flush()
             raise ServerUnavailable(f"uvicorn did not start:\n{_log_text(root / 'uvicorn.log')}")
-        yield ServerInfo("uvicorn", version, base_url, large_size, server_bound=True)
+        yield ServerInfo(
+            "uvicorn",
+            version,
+            base_url,
+            large_size,
+            server_bound=True,
+            tls_missing="the uvicorn fallback serves plain HTTP/1.1 only",
+        )
     finally:
         _stop(proc)
         log.close()
