@@ -63,6 +63,7 @@ from .base import (
     os_error,
     select_targets,
     targets_from_addrinfo,
+    timeout_suffix,
 )
 
 __all__ = ["AnyIOBackend", "AnyIOStream"]
@@ -83,10 +84,6 @@ _EXTRA_ATTRIBUTES: Dict[str, Any] = {
     "server_addr": SocketAttribute.remote_address,
     "socket": SocketAttribute.raw_socket,
 }
-
-
-def _after(timeout: Optional[float]) -> str:
-    return f" after {timeout:g}s" if timeout is not None else ""
 
 
 class AnyIOStream(AsyncNetworkStream):
@@ -113,7 +110,7 @@ class AnyIOStream(AsyncNetworkStream):
         except _READ_ERRORS as exc:
             raise ReadError(f"Error reading from {self._peer}: {describe_error(exc)}") from exc
         # Only reached when the deadline's scope swallowed its own cancellation.
-        raise ReadTimeout(f"Timed out reading from {self._peer}{_after(timeout)}")
+        raise ReadTimeout(f"Timed out reading from {self._peer}{timeout_suffix(timeout)}")
 
     async def write(self, data: bytes, timeout: Optional[float] = None) -> None:
         if not data:
@@ -125,7 +122,7 @@ class AnyIOStream(AsyncNetworkStream):
                 return await self._stream.send(data)
         except _WRITE_ERRORS as exc:
             raise WriteError(f"Error writing to {self._peer}: {describe_error(exc)}") from exc
-        raise WriteTimeout(f"Timed out writing to {self._peer}{_after(timeout)}")
+        raise WriteTimeout(f"Timed out writing to {self._peer}{timeout_suffix(timeout)}")
 
     async def aclose(self) -> None:
         with anyio.CancelScope(shield=True):
@@ -162,7 +159,9 @@ class AnyIOStream(AsyncNetworkStream):
             await self.aclose()
             raise
         await self.aclose()
-        raise ConnectTimeout(f"Timed out during TLS handshake with {name}{_after(timeout)}")
+        raise ConnectTimeout(
+            f"Timed out during TLS handshake with {name}{timeout_suffix(timeout)}"
+        )
 
     def get_extra_info(self, name: str) -> Any:
         stream = self._stream
@@ -274,7 +273,7 @@ class AnyIOBackend(AsyncNetworkBackend):
                     ) from exc
                 raise
             return AnyIOStream(stream, peer)
-        raise ConnectTimeout(f"Timed out connecting to {peer}{_after(timeout)}")
+        raise ConnectTimeout(f"Timed out connecting to {peer}{timeout_suffix(timeout)}")
 
     async def connect_unix_socket(
         self,
@@ -302,7 +301,7 @@ class AnyIOBackend(AsyncNetworkBackend):
                         ) from exc
                     raise
             return AnyIOStream(stream, path)
-        raise ConnectTimeout(f"Timed out connecting to {path}{_after(timeout)}")
+        raise ConnectTimeout(f"Timed out connecting to {path}{timeout_suffix(timeout)}")
 
     async def resolve(self, host: str, port: int, timeout: Optional[float] = None) -> List[str]:
         targets = numeric_targets(host, port)
@@ -315,7 +314,7 @@ class AnyIOBackend(AsyncNetworkBackend):
             except OSError as exc:
                 raise ConnectError(f"Failed to resolve {host!r}: {describe_error(exc)}") from exc
             return addresses_of(targets_from_addrinfo(infos))
-        raise ConnectTimeout(f"Timed out resolving {host!r}{_after(timeout)}")
+        raise ConnectTimeout(f"Timed out resolving {host!r}{timeout_suffix(timeout)}")
 
     async def sleep(self, seconds: float) -> None:
         await anyio.sleep(seconds)

@@ -1,16 +1,15 @@
 """The async backend written directly on asyncio (Protocol/Transport); it never imports anyio.
 
+The backend is split by concept: asyncio_protocol.py queues received bytes with flow
+control, asyncio_sync.py holds timed waits on futures (and the lock, event and
+semaphore), asyncio_tls.py the TLS-in-TLS fallback. This module joins them into
+AsyncioStream and AsyncioBackend, and connects.
+
 Rules:
-- Bytes arrive in `_StreamProtocol.data_received` and queue there as received. `read()`
-  hands out queued bytes without suspending; only an empty queue waits, on one future
-  per read. A timeout settles that future from a `loop.call_later` handle, cancelled when
-  done: no task cancellation, no helper task, the same on Python 3.9 to 3.13.
-- Flow control both ways. Reading: the transport is paused once more than
-  READ_HIGH_WATER bytes are queued and resumed when reads bring the queue down to
-  READ_LOW_WATER, so a fast server grows our queue past the high-water mark by at most
-  one delivery from the transport (a 256 KiB socket read on selector loops). Writing:
-  `transport.write()` takes everything at once; a write awaits only while the transport
-  has paused us, until its `resume_writing`.
+- `read()` hands out queued bytes without suspending; only an empty queue waits, on one
+  future per read, timed by a `loop.call_later` handle (see asyncio_sync.py).
+- Writing: `transport.write()` takes everything at once; a write awaits only while the
+  transport has paused us, until its `resume_writing`.
 - Connecting is Happy Eyeballs (RFC 8305): non-blocking sockets from base.py's helpers,
   `loop.sock_connect`, one task per address raced with `asyncio.wait`; the winner is
   adopted by `loop.create_connection(sock=...)`. The whole-connect `timeout` cancels the
@@ -19,8 +18,8 @@ Rules:
   same loop iteration as the deadline is taken for the deadline.)
 - TLS is `loop.start_tls`, keeping our protocol. TLS over TLS (an HTTPS proxy tunnel)
   uses it too where the loop can layer over an SSL transport (CPython >= 3.11); elsewhere
-  an `ssl.SSLObject` over memory BIOs pumps records through the outer stream. As in the
-  anyio backend, no close_notify is sent or required.
+  asyncio_tls.py pumps records through the outer stream. As in the anyio backend, no
+  close_notify is sent or required.
 - `aclose()` aborts the transport (unsent data is dropped: a connection being closed has
   nothing left worth sending), then yields once so the socket is really closed when it
   returns. All the closing happens before that yield, so a cancellation cannot cut it
@@ -34,24 +33,17 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-import sys
 import time
 from collections import deque
 from collections.abc import Iterable
-from functools import partial
-from types import TracebackType
 from typing import (
     Any,
-    Callable,
-    Deque,
     Dict,
     List,
     NoReturn,
     Optional,
     Sequence,
     Tuple,
-    Type,
-    TypeVar,
 )
 
 from httpduo._models._exceptions import (
@@ -63,6 +55,16 @@ from httpduo._models._exceptions import (
     WriteTimeout,
 )
 
+from .asyncio_protocol import READ_HIGH_WATER, READ_LOW_WATER, StreamProtocol
+from .asyncio_sync import (
+    AsyncioEvent,
+    AsyncioLock,
+    AsyncioSemaphore,
+    Deadline,
+    discard_waiter,
+    expire_waiter,
+)
+from .asyncio_tls import start_tls_over_stream
 from .base import (
     HAPPY_EYEBALLS_DELAY,
     AsyncEvent,
@@ -81,8 +83,10 @@ from .base import (
     numeric_targets,
     open_tcp_socket,
     os_error,
+    reported_address,
     select_targets,
     targets_from_addrinfo,
+    timeout_suffix,
 )
 
 __all__ = [
@@ -93,234 +97,11 @@ __all__ = [
     "running_on_asyncio",
 ]
 
-_T = TypeVar("_T")
-
-#: Pause reading once more than this many received bytes wait to be read...
-READ_HIGH_WATER = 256 * 1024
-#: ...and resume once reads have brought them down to this.
-READ_LOW_WATER = 64 * 1024
-
-_TLS_READ_SIZE = 64 * 1024
 # asyncio's own handshake timer (60 s unless told) must never fire: our deadline, or none.
 _NO_HANDSHAKE_TIMEOUT = 30 * 24 * 3600.0
 
 _CLOSED = "the stream is closed"
 _PEER_CLOSED = "the server closed the connection"
-
-
-def _after(timeout: Optional[float]) -> str:
-    return f" after {timeout:g}s" if timeout is not None else ""
-
-
-def _expire(waiter: asyncio.Future[bool]) -> None:
-    """Timer callback: settle `waiter` with True, meaning "timed out"."""
-    if not waiter.done():
-        waiter.set_result(True)
-
-
-def _address(address: Any) -> Any:
-    """A socket address as the other backends report it: IPv6 as (host, port)."""
-    if isinstance(address, tuple) and len(address) == 4:
-        host, port, _flowinfo, scope_id = address
-        return (f"{host}%{scope_id}" if scope_id else host, port)
-    return address
-
-
-class _StreamProtocol(asyncio.Protocol):
-    """Queues received bytes and records the connection's state for `AsyncioStream`.
-
-    One instance serves a connection for its whole life: `start_tls` keeps it, so the
-    state below always describes the outermost stream the caller uses.
-    """
-
-    __slots__ = (
-        "_chunks",
-        "_closed",
-        "_drain_waiters",
-        "_ended",
-        "_eof",
-        "_error",
-        "_lost",
-        "_offset",
-        "_read_paused",
-        "_read_waiter",
-        "_size",
-        "_tls",
-        "_transport",
-        "_unwritable",
-        "_write_paused",
-    )
-
-    def __init__(self) -> None:
-        # None while start_tls swaps transports: nothing may be paused or resumed then.
-        self._transport: Optional[asyncio.Transport] = None
-        self._chunks: Deque[bytes] = deque()
-        self._offset = 0  # bytes of _chunks[0] already handed out
-        self._size = 0  # bytes queued and not handed out
-        self._read_paused = False
-        self._read_waiter: Optional[asyncio.Future[bool]] = None
-        self._write_paused = False
-        self._drain_waiters: Deque[asyncio.Future[bool]] = deque()
-        self._eof = False  # the peer finished sending
-        self._lost = False  # the transport is gone
-        self._closed = False  # we closed it
-        self._error: Optional[BaseException] = None  # why the transport was lost
-        self._ended = False  # no more bytes will arrive: EOF, lost or closed
-        self._unwritable = False  # lost, closed, or EOF on TLS (asyncio then shuts it)
-        self._tls = False
-
-    # --- asyncio callbacks -------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self._chunks.append(data)
-        self._size += len(data)
-        waiter = self._read_waiter
-        if waiter is not None:
-            self._read_waiter = None
-            if not waiter.done():
-                waiter.set_result(False)
-        if self._size > READ_HIGH_WATER and not self._read_paused:
-            transport = self._transport
-            if transport is not None:
-                self._read_paused = True
-                transport.pause_reading()
-
-    def eof_received(self) -> bool:
-        self._eof = True
-        self._ended = True
-        if self._tls:
-            self._unwritable = True
-        self._wake_reader()
-        # Plain TCP stays open for writing, as a half-closed socket allows; asyncio shuts
-        # a TLS transport down regardless (and warns when asked not to).
-        return not self._tls
-
-    def connection_lost(self, exc: Optional[BaseException]) -> None:
-        self._lost = True
-        self._ended = True
-        self._unwritable = True
-        if exc is not None and self._error is None:
-            self._error = exc
-        self._wake_reader()
-        self._wake_writers()
-
-    def pause_writing(self) -> None:
-        self._write_paused = True
-
-    def resume_writing(self) -> None:
-        self._write_paused = False
-        self._wake_writers()
-
-    # --- for AsyncioStream -----------------------------------------------------------------
-
-    def _wake_reader(self) -> None:
-        waiter = self._read_waiter
-        if waiter is not None:
-            self._read_waiter = None
-            if not waiter.done():
-                waiter.set_result(False)
-
-    def _wake_writers(self) -> None:
-        waiters = self._drain_waiters
-        while waiters:
-            waiter = waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(False)
-
-    def _take(self, max_bytes: int) -> bytes:
-        """Up to `max_bytes` queued bytes (the queue must not be empty)."""
-        chunks = self._chunks
-        chunk = chunks[0]
-        start = self._offset
-        end = start + max_bytes
-        if end < len(chunk):
-            self._offset = end
-            data = chunk[start:end]
-        else:
-            chunks.popleft()
-            self._offset = 0
-            data = chunk[start:] if start else chunk
-            if chunks and len(data) < max_bytes:
-                data = self._gather(data, max_bytes)
-        self._size -= len(data)
-        if self._read_paused and self._size <= READ_LOW_WATER:
-            transport = self._transport
-            if transport is not None:
-                self._read_paused = False
-                transport.resume_reading()
-        return data
-
-    def _gather(self, first: bytes, max_bytes: int) -> bytes:
-        # Small chunks that piled up are handed out together: one parse instead of many.
-        parts = [first]
-        room = max_bytes - len(first)
-        chunks = self._chunks
-        while chunks and room > 0:
-            chunk = chunks[0]
-            if len(chunk) <= room:
-                parts.append(chunks.popleft())
-                room -= len(chunk)
-            else:
-                parts.append(chunk[:room])
-                self._offset = room
-                room = 0
-        return b"".join(parts)
-
-    def _mark_closed(self) -> None:
-        self._closed = True
-        self._ended = True
-        self._unwritable = True
-        self._chunks.clear()
-        self._size = 0
-        self._offset = 0
-        self._wake_reader()
-        self._wake_writers()
-
-
-class _Deadline:
-    """Cancels the current task when `timeout` runs out; the `with` block then swallows
-    the resulting CancelledError, so code after the block runs only on timeout."""
-
-    __slots__ = ("_expired", "_task", "_timer")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: Optional[float]) -> None:
-        self._expired = False
-        self._task: Optional[asyncio.Task[Any]] = None
-        self._timer: Optional[asyncio.TimerHandle] = None
-        if timeout is not None:
-            self._task = asyncio.current_task(loop)
-            if self._task is None:
-                raise RuntimeError("httpduo's asyncio backend must be used from a task")
-            self._timer = loop.call_later(timeout, self._expire)
-
-    def _expire(self) -> None:
-        self._expired = True
-        assert self._task is not None
-        self._task.cancel()
-
-    def __enter__(self) -> _Deadline:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc_value: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> bool:
-        if self._timer is not None:
-            self._timer.cancel()
-        if not self._expired or exc_type is None:
-            return False
-        if not issubclass(exc_type, asyncio.CancelledError):
-            return False
-        if sys.version_info >= (3, 11):
-            assert self._task is not None
-            if self._task.uncancel() > 0:  # cancelled from elsewhere as well: let it go on
-                return False
-        return True
 
 
 class AsyncioStream(AsyncNetworkStream):
@@ -341,7 +122,7 @@ class AsyncioStream(AsyncNetworkStream):
         self,
         loop: asyncio.AbstractEventLoop,
         transport: asyncio.Transport,
-        protocol: _StreamProtocol,
+        protocol: StreamProtocol,
         peer: str,
     ) -> None:
         self._loop = loop
@@ -351,8 +132,8 @@ class AsyncioStream(AsyncNetworkStream):
         # Looked up once: the pool asks "is_readable" every time it reuses a connection.
         self._raw_socket = transport.get_extra_info("socket")
         self._ssl_object = transport.get_extra_info("ssl_object")
-        self._client_addr = _address(transport.get_extra_info("sockname"))
-        self._server_addr = _address(transport.get_extra_info("peername"))
+        self._client_addr = reported_address(transport.get_extra_info("sockname"))
+        self._server_addr = reported_address(transport.get_extra_info("peername"))
 
     async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
         protocol = self._protocol
@@ -365,7 +146,7 @@ class AsyncioStream(AsyncNetworkStream):
                 if timeout is None:
                     await waiter
                 else:
-                    timer = self._loop.call_later(timeout, _expire, waiter)
+                    timer = self._loop.call_later(timeout, expire_waiter, waiter)
                     try:
                         await waiter
                     finally:
@@ -386,7 +167,7 @@ class AsyncioStream(AsyncNetworkStream):
             raise ReadError(f"Error reading from {self._peer}: {describe_error(error)}") from error
         if protocol._lost:
             return b""
-        raise ReadTimeout(f"Timed out reading from {self._peer}{_after(timeout)}")
+        raise ReadTimeout(f"Timed out reading from {self._peer}{timeout_suffix(timeout)}")
 
     async def write(self, data: bytes, timeout: Optional[float] = None) -> None:
         if not data:
@@ -406,18 +187,20 @@ class AsyncioStream(AsyncNetworkStream):
         while not protocol._unwritable and (protocol._write_paused or transport.is_closing()):
             waiter: asyncio.Future[bool] = self._loop.create_future()
             protocol._drain_waiters.append(waiter)
-            timer = None if timeout is None else self._loop.call_later(timeout, _expire, waiter)
+            timer = (
+                None if timeout is None else self._loop.call_later(timeout, expire_waiter, waiter)
+            )
             try:
                 timed_out = await waiter
             except BaseException:
-                _discard(protocol._drain_waiters, waiter)
+                discard_waiter(protocol._drain_waiters, waiter)
                 raise
             finally:
                 if timer is not None:
                     timer.cancel()
             if timed_out:
-                _discard(protocol._drain_waiters, waiter)
-                raise WriteTimeout(f"Timed out writing to {self._peer}{_after(timeout)}")
+                discard_waiter(protocol._drain_waiters, waiter)
+                raise WriteTimeout(f"Timed out writing to {self._peer}{timeout_suffix(timeout)}")
         if protocol._unwritable:
             self._raise_write_error()
 
@@ -460,7 +243,7 @@ class AsyncioStream(AsyncNetworkStream):
         protocol = self._protocol
         transport = self._transport
         if protocol._tls and not getattr(transport, "_start_tls_compatible", False):
-            return await _TLSOverStream.handshake(
+            return await start_tls_over_stream(
                 self, ssl_context, server_hostname, timeout, self._peer
             )
         name = server_hostname or self._peer
@@ -470,7 +253,7 @@ class AsyncioStream(AsyncNetworkStream):
             self._fail_tls(name, reason)
         tls_transport: Optional[asyncio.Transport] = None
         try:
-            with _Deadline(self._loop, timeout):
+            with Deadline(self._loop, timeout):
                 protocol._transport = None  # nothing may pause the transport start_tls swaps
                 tls_transport = await self._loop.start_tls(
                     transport,
@@ -491,7 +274,9 @@ class AsyncioStream(AsyncNetworkStream):
             raise
         if tls_transport is None:
             self._abort()
-            raise ConnectTimeout(f"Timed out during TLS handshake with {name}{_after(timeout)}")
+            raise ConnectTimeout(
+                f"Timed out during TLS handshake with {name}{timeout_suffix(timeout)}"
+            )
         protocol._transport = tls_transport
         protocol._tls = True
         protocol._read_paused = False  # start_tls resumed the transport underneath
@@ -527,239 +312,6 @@ class AsyncioStream(AsyncNetworkStream):
         return None
 
 
-def _discard(waiters: Deque[asyncio.Future[bool]], waiter: asyncio.Future[bool]) -> None:
-    try:
-        waiters.remove(waiter)
-    except ValueError:
-        pass
-
-
-class _TLSOverStream(AsyncNetworkStream):
-    """TLS carried over another stream by an `ssl.SSLObject` on memory BIOs: TLS in TLS
-    where the loop's start_tls cannot layer over an SSL transport (CPython < 3.11).
-
-    Each outer read/write gets the full `timeout`, so one call may take a few of them.
-    """
-
-    __slots__ = ("_incoming", "_outer", "_outgoing", "_peer", "_ssl")
-
-    def __init__(
-        self,
-        outer: AsyncNetworkStream,
-        ssl_object: ssl.SSLObject,
-        incoming: ssl.MemoryBIO,
-        outgoing: ssl.MemoryBIO,
-        peer: str,
-    ) -> None:
-        self._outer = outer
-        self._ssl = ssl_object
-        self._incoming = incoming
-        self._outgoing = outgoing
-        self._peer = peer
-
-    @classmethod
-    async def handshake(
-        cls,
-        outer: AsyncNetworkStream,
-        ssl_context: ssl.SSLContext,
-        server_hostname: Optional[str],
-        timeout: Optional[float],
-        peer: str,
-    ) -> _TLSOverStream:
-        name = server_hostname or peer
-        incoming = ssl.MemoryBIO()
-        outgoing = ssl.MemoryBIO()
-        try:
-            ssl_object = ssl_context.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
-            stream = cls(outer, ssl_object, incoming, outgoing, peer)
-            await stream._drive(ssl_object.do_handshake, timeout)
-        except (ReadTimeout, WriteTimeout) as exc:
-            await outer.aclose()
-            raise ConnectTimeout(
-                f"Timed out during TLS handshake with {name}{_after(timeout)}"
-            ) from exc
-        except (ReadError, WriteError, OSError) as exc:
-            await outer.aclose()
-            reason = _PEER_CLOSED if isinstance(exc, ssl.SSLEOFError) else describe_error(exc)
-            raise ConnectError(f"TLS handshake with {name} failed: {reason}") from exc
-        except BaseException:
-            await outer.aclose()
-            raise
-        return stream
-
-    async def _flush(self, timeout: Optional[float]) -> None:
-        pending = self._outgoing.read()
-        if pending:
-            await self._outer.write(pending, timeout)
-
-    async def _drive(self, operation: Callable[[], _T], timeout: Optional[float]) -> _T:
-        """Retry `operation` until the SSLObject stops asking for more incoming bytes."""
-        while True:
-            try:
-                result = operation()
-            except ssl.SSLWantReadError:
-                await self._flush(timeout)
-                data = await self._outer.read(_TLS_READ_SIZE, timeout)
-                if data:
-                    self._incoming.write(data)
-                else:
-                    self._incoming.write_eof()
-            else:
-                await self._flush(timeout)
-                return result
-
-    async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
-        try:
-            return await self._drive(partial(self._ssl.read, max_bytes), timeout)
-        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-            return b""
-        except ssl.SSLError as exc:
-            raise ReadError(f"Error reading from {self._peer}: {describe_error(exc)}") from exc
-
-    async def write(self, data: bytes, timeout: Optional[float] = None) -> None:
-        if not data:
-            return
-        try:
-            # SSLObject.write takes everything at once: the outgoing BIO is unbounded.
-            await self._drive(partial(self._ssl.write, data), timeout)
-        except ssl.SSLError as exc:
-            raise WriteError(f"Error writing to {self._peer}: {describe_error(exc)}") from exc
-
-    async def aclose(self) -> None:
-        await self._outer.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: Optional[str] = None,
-        timeout: Optional[float] = None,
-    ) -> AsyncNetworkStream:
-        return await _TLSOverStream.handshake(
-            self, ssl_context, server_hostname, timeout, self._peer
-        )
-
-    def get_extra_info(self, name: str) -> Any:
-        if name == "ssl_object":
-            return self._ssl
-        if name == "is_readable":
-            if self._ssl.pending() or self._incoming.pending:
-                return True
-            return bool(self._outer.get_extra_info(name))
-        return self._outer.get_extra_info(name)
-
-
-# --- synchronisation primitives ----------------------------------------------------------
-# Futures are created when a task waits, from the running loop, so the primitives can be
-# built before any loop runs (clients are often created at import time), even on 3.9.
-
-
-class _AsyncioLock(AsyncLock):
-    __slots__ = ("_lock",)
-
-    def __init__(self) -> None:
-        self._lock: Optional[asyncio.Lock] = None  # on 3.9 a Lock binds a loop when made
-
-    async def __aenter__(self) -> None:
-        lock = self._lock
-        if lock is None:
-            lock = self._lock = asyncio.Lock()
-        # An uncontended acquire returns without suspending.
-        await lock.acquire()
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc_value: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        assert self._lock is not None
-        self._lock.release()
-
-
-class _AsyncioEvent(AsyncEvent):
-    __slots__ = ("_flag", "_waiters")
-
-    def __init__(self) -> None:
-        self._flag = False
-        self._waiters: List[asyncio.Future[bool]] = []
-
-    def set(self) -> None:
-        if self._flag:
-            return
-        self._flag = True
-        waiters = self._waiters
-        self._waiters = []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(False)
-
-    def is_set(self) -> bool:
-        return self._flag
-
-    async def wait(self, timeout: Optional[float] = None) -> bool:
-        if self._flag:
-            return True
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[bool] = loop.create_future()
-        self._waiters.append(waiter)
-        timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
-        try:
-            await waiter
-        finally:
-            if timer is not None:
-                timer.cancel()
-            if not self._flag:  # timed out or cancelled: forget the waiter
-                try:
-                    self._waiters.remove(waiter)
-                except ValueError:  # pragma: no cover - set() already took it
-                    pass
-        return self._flag
-
-
-class _AsyncioSemaphore(AsyncSemaphore):
-    __slots__ = ("_value", "_waiters")
-
-    def __init__(self, value: int) -> None:
-        if value < 0:
-            raise ValueError(f"a semaphore's value must be >= 0, got {value}")
-        self._value = value
-        self._waiters: Deque[asyncio.Future[bool]] = deque()
-
-    async def acquire(self, timeout: Optional[float] = None) -> bool:
-        if self._value and not self._waiters:
-            self._value -= 1
-            return True
-        loop = asyncio.get_running_loop()
-        # release() hands a unit over by settling the future with False ("not timed out").
-        waiter: asyncio.Future[bool] = loop.create_future()
-        self._waiters.append(waiter)
-        timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
-        try:
-            timed_out = await waiter
-        except BaseException:
-            if waiter.done() and not waiter.cancelled() and not waiter.result():
-                self.release()  # granted, then cancelled before we saw it: pass it on
-            else:
-                _discard(self._waiters, waiter)
-            raise
-        finally:
-            if timer is not None:
-                timer.cancel()
-        if timed_out:
-            _discard(self._waiters, waiter)
-            return False
-        return True
-
-    def release(self) -> None:
-        waiters = self._waiters
-        while waiters:
-            waiter = waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(False)
-                return
-        self._value += 1
-
-
 class AsyncioBackend(AsyncNetworkBackend):
     """Sockets, TLS, clock and synchronisation straight on asyncio (and uvloop)."""
 
@@ -777,7 +329,7 @@ class AsyncioBackend(AsyncNetworkBackend):
         options = list(socket_options) if socket_options is not None else []
         peer = format_peer(host, port)
         loop = asyncio.get_running_loop()
-        with _Deadline(loop, timeout):
+        with Deadline(loop, timeout):
             targets = numeric_targets(host, port)
             if targets is None:
                 try:
@@ -790,7 +342,7 @@ class AsyncioBackend(AsyncNetworkBackend):
             targets = select_targets(host, targets, family, local_address)
             sock = await _happy_eyeballs(loop, targets, local_address, options, host, port)
             return await _adopt(loop, sock, peer)
-        raise ConnectTimeout(f"Timed out connecting to {peer}{_after(timeout)}")
+        raise ConnectTimeout(f"Timed out connecting to {peer}{timeout_suffix(timeout)}")
 
     async def connect_unix_socket(
         self,
@@ -799,7 +351,7 @@ class AsyncioBackend(AsyncNetworkBackend):
         socket_options: Optional[Iterable[SocketOption]] = None,
     ) -> AsyncNetworkStream:
         loop = asyncio.get_running_loop()
-        with _Deadline(loop, timeout):
+        with Deadline(loop, timeout):
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
                 sock.setblocking(False)
@@ -820,20 +372,20 @@ class AsyncioBackend(AsyncNetworkBackend):
                     ) from exc
                 raise
             return await _adopt(loop, sock, path)
-        raise ConnectTimeout(f"Timed out connecting to {path}{_after(timeout)}")
+        raise ConnectTimeout(f"Timed out connecting to {path}{timeout_suffix(timeout)}")
 
     async def resolve(self, host: str, port: int, timeout: Optional[float] = None) -> List[str]:
         targets = numeric_targets(host, port)
         if targets is not None:
             return addresses_of(targets)
         loop = asyncio.get_running_loop()
-        with _Deadline(loop, timeout):
+        with Deadline(loop, timeout):
             try:
                 infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             except OSError as exc:
                 raise ConnectError(f"Failed to resolve {host!r}: {describe_error(exc)}") from exc
             return addresses_of(targets_from_addrinfo(infos))
-        raise ConnectTimeout(f"Timed out resolving {host!r}{_after(timeout)}")
+        raise ConnectTimeout(f"Timed out resolving {host!r}{timeout_suffix(timeout)}")
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -843,18 +395,18 @@ class AsyncioBackend(AsyncNetworkBackend):
         return time.monotonic()
 
     def create_lock(self) -> AsyncLock:
-        return _AsyncioLock()
+        return AsyncioLock()
 
     def create_event(self) -> AsyncEvent:
-        return _AsyncioEvent()
+        return AsyncioEvent()
 
     def create_semaphore(self, value: int) -> AsyncSemaphore:
-        return _AsyncioSemaphore(value)
+        return AsyncioSemaphore(value)
 
 
 async def _adopt(loop: asyncio.AbstractEventLoop, sock: socket.socket, peer: str) -> AsyncioStream:
     """Hand a connected socket to an asyncio transport driving a fresh protocol."""
-    protocol = _StreamProtocol()
+    protocol = StreamProtocol()
     try:
         transport, _ = await loop.create_connection(lambda: protocol, sock=sock)
     except BaseException as exc:

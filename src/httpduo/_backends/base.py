@@ -54,8 +54,10 @@ __all__ = [
     "numeric_targets",
     "open_tcp_socket",
     "os_error",
+    "reported_address",
     "select_targets",
     "targets_from_addrinfo",
+    "timeout_suffix",
 ]
 
 #: RFC 8305 "Connection Attempt Delay": start the next address after this long.
@@ -411,6 +413,20 @@ def describe_error(exc: BaseException) -> str:
             return text
         current = current.__cause__ or current.__context__
     return type(exc).__name__
+
+
+def timeout_suffix(timeout: Optional[float]) -> str:
+    """`" after 5s"` to end a timeout message, or `""` when there was no timeout."""
+    return f" after {timeout:g}s" if timeout is not None else ""
+
+
+def reported_address(address: Any) -> Any:
+    """A socket address as every backend reports it (anyio's shape): an IPv6 4-tuple
+    becomes (host, port), a non-zero scope id kept as "%scope" in the host."""
+    if isinstance(address, tuple) and len(address) == 4:
+        host, port, _flowinfo, scope_id = address
+        return (f"{host}%{scope_id}" if scope_id else host, port)
+    return address
 
 
 def targets_from_addrinfo(

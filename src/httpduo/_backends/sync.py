@@ -52,8 +52,10 @@ from .base import (
     numeric_targets,
     open_tcp_socket,
     os_error,
+    reported_address,
     select_targets,
     targets_from_addrinfo,
+    timeout_suffix,
 )
 
 __all__ = ["SyncBackend", "SyncStream"]
@@ -95,9 +97,7 @@ class SyncStream(NetworkStream):
             return self._sock.recv(max_bytes)
         except _SOCKET_TIMEOUT as exc:
             raise ReadTimeout(
-                f"Timed out reading from {self._peer} after {timeout:g}s"
-                if timeout is not None
-                else f"Timed out reading from {self._peer}"
+                f"Timed out reading from {self._peer}{timeout_suffix(timeout)}"
             ) from exc
         except OSError as exc:
             raise ReadError(f"Error reading from {self._peer}: {describe_error(exc)}") from exc
@@ -111,9 +111,7 @@ class SyncStream(NetworkStream):
             self._sock.sendall(data)
         except _SOCKET_TIMEOUT as exc:
             raise WriteTimeout(
-                f"Timed out writing to {self._peer} after {timeout:g}s"
-                if timeout is not None
-                else f"Timed out writing to {self._peer}"
+                f"Timed out writing to {self._peer}{timeout_suffix(timeout)}"
             ) from exc
         except OSError as exc:
             raise WriteError(f"Error writing to {self._peer}: {describe_error(exc)}") from exc
@@ -152,8 +150,7 @@ class SyncStream(NetworkStream):
         except _SOCKET_TIMEOUT as exc:
             tls_sock.close()
             raise ConnectTimeout(
-                f"Timed out during TLS handshake with {name}"
-                + (f" after {timeout:g}s" if timeout is not None else "")
+                f"Timed out during TLS handshake with {name}{timeout_suffix(timeout)}"
             ) from exc
         except OSError as exc:
             tls_sock.close()
@@ -181,15 +178,12 @@ class SyncStream(NetworkStream):
 
 
 def _address_or_none(get: Callable[[], Any]) -> Any:
-    """A socket address as anyio reports it: IPv6 as (host, port), "%scope" kept in host."""
+    """A socket address as anyio reports it (see `reported_address`), None if unknown."""
     try:
         address = get()
     except OSError:
         return None
-    if isinstance(address, tuple) and len(address) == 4:
-        host, port, _flowinfo, scope_id = address
-        return (f"{host}%{scope_id}" if scope_id else host, port)
-    return address
+    return reported_address(address)
 
 
 class _TLSOverStream(NetworkStream):
@@ -232,8 +226,7 @@ class _TLSOverStream(NetworkStream):
         except (ReadTimeout, WriteTimeout) as exc:
             outer.close()
             raise ConnectTimeout(
-                f"Timed out during TLS handshake with {name}"
-                + (f" after {timeout:g}s" if timeout is not None else "")
+                f"Timed out during TLS handshake with {name}{timeout_suffix(timeout)}"
             ) from exc
         except (ReadError, WriteError, OSError) as exc:
             outer.close()
@@ -382,7 +375,7 @@ class SyncBackend(NetworkBackend):
 
         sock = _happy_eyeballs(targets, deadline, local_address, options, host, port)
         if sock is None:
-            raise ConnectTimeout(f"Timed out connecting to {peer} after {timeout:g}s")
+            raise ConnectTimeout(f"Timed out connecting to {peer}{timeout_suffix(timeout)}")
         sock.setblocking(True)
         return SyncStream(sock, peer, None)
 
@@ -401,9 +394,7 @@ class SyncBackend(NetworkBackend):
         except _SOCKET_TIMEOUT as exc:
             sock.close()
             raise ConnectTimeout(
-                f"Timed out connecting to {path} after {timeout:g}s"
-                if timeout is not None
-                else f"Timed out connecting to {path}"
+                f"Timed out connecting to {path}{timeout_suffix(timeout)}"
             ) from exc
         except OSError as exc:
             sock.close()
