@@ -1,0 +1,31 @@
+"""load_h2() swaps in a cheaper DATA-frame repr that must read exactly like hyperframe's."""
+
+from __future__ import annotations
+
+import binascii
+
+import pytest
+
+pytest.importorskip("h2")
+
+import hyperframe.frame
+
+from httpduo._codecs.h2 import load_h2
+
+
+def reference_repr(data: bytes) -> str:
+    if not data:
+        return "None"
+    digits = binascii.hexlify(data).decode("ascii")
+    if len(digits) > 20:
+        digits = digits[:20] + "..."
+    return "<hex:" + digits + ">"
+
+
+@pytest.mark.parametrize("size", [0, 1, 9, 10, 11, 12, 16384])
+def test_data_frame_repr_is_unchanged(size: int) -> None:
+    load_h2()
+    assert hyperframe.frame._raw_data_repr.__module__ == "httpduo._codecs.h2"  # installed
+    data = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    frame = hyperframe.frame.DataFrame(1, data=data)
+    assert repr(frame) == f"DataFrame(stream_id=1, flags=[]): {reference_repr(data)}"
