@@ -92,6 +92,19 @@ def tests(session: nox.Session) -> None:
         "--cov-report=term-missing:skip-covered",
         *session.posargs,
     )
+    if not session.posargs:
+        # The defaults above are the llhttp codec and, under asyncio, the native backend;
+        # the transport suites run again on the other codec and backend (h11, anyio).
+        session.run(
+            "python",
+            "-m",
+            "pytest",
+            "tests/_async",
+            "tests/_sync",
+            "tests/test_pool_cancellation.py",
+            "tests/test_http2_cancellation.py",
+            env={"HTTPDUO_HTTP1_CODEC": "h11", "HTTPDUO_ASYNC_BACKEND": "anyio"},
+        )
 
 
 @nox.session

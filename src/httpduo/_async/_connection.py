@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from typing import Any, Final, Optional, Union
 
 from httpduo._backends.base import AsyncNetworkBackend, AsyncNetworkStream
+from httpduo._codecs.base import HTTP11Codec
+from httpduo._codecs.select import CodecFactory
 from httpduo._models._exceptions import ConnectError, ConnectTimeout
 from httpduo._models._requests import Request
 from httpduo._models._responses import Response
@@ -58,8 +60,10 @@ class AsyncHTTPConnection:
         local_address: Optional[str] = None,
         uds: Optional[str] = None,
         socket_options: Optional[Iterable[SocketOption]] = None,
+        codec_factory: Optional[CodecFactory] = None,
     ) -> None:
         self.origin = origin
+        self._codec_factory = codec_factory
         self._backend = backend
         self._ssl_context = ssl_context
         self._keepalive_expiry = keepalive_expiry
@@ -129,8 +133,12 @@ class AsyncHTTPConnection:
                 raise
             return connection
         return AsyncHTTP11Connection(
-            stream, self._backend, keepalive_expiry=self._keepalive_expiry
+            stream, self._backend, keepalive_expiry=self._keepalive_expiry, codec=self._new_codec()
         )
+
+    def _new_codec(self) -> Optional[HTTP11Codec]:
+        """The HTTP/1.1 codec for a new connection (None: the connection's default)."""
+        return None if self._codec_factory is None else self._codec_factory()
 
     async def _connect(self, request: Request) -> AsyncNetworkStream:
         """The stream to speak HTTP on: TCP (or the Unix socket), then TLS for https."""

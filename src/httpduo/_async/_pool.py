@@ -39,6 +39,7 @@ from typing import Final, Optional, Union
 
 from httpduo._backends.base import AsyncEvent, AsyncNetworkBackend
 from httpduo._backends.mutex import AsyncMutex
+from httpduo._codecs.select import CodecFactory
 from httpduo._models._exceptions import (
     PoolTimeout,
     ReadError,
@@ -101,6 +102,7 @@ class AsyncConnectionPool(AsyncBaseTransport):
         uds: Optional[str] = None,
         socket_options: Optional[Iterable[SocketOption]] = None,
         network_backend: Optional[AsyncNetworkBackend] = None,
+        codec_factory: Optional[CodecFactory] = None,
     ) -> None:
         self._ssl_context = ssl_context
         self._max_connections = max_connections
@@ -113,6 +115,7 @@ class AsyncConnectionPool(AsyncBaseTransport):
         self._uds = uds
         self._socket_options = None if socket_options is None else list(socket_options)
         self._backend = network_backend
+        self._codec_factory = codec_factory
         self._lock = AsyncMutex()
         # Every connection the pool owns: connecting, active and idle.
         self._connections: dict[AsyncHTTPConnection, None] = {}
@@ -215,6 +218,7 @@ class AsyncConnectionPool(AsyncBaseTransport):
             local_address=self._local_address,
             uds=self._uds,
             socket_options=self._socket_options,
+            codec_factory=self._codec_factory,
         )
 
     @staticmethod

@@ -29,7 +29,9 @@ from collections.abc import Iterable
 from typing import Final, Optional, Union
 
 from httpduo._backends.base import AsyncNetworkBackend, AsyncNetworkStream
+from httpduo._codecs.base import HTTP11Codec
 from httpduo._codecs.connect import ConnectReply, ConnectReplyReader, connect_request
+from httpduo._codecs.select import CodecFactory
 from httpduo._models._config import Proxy
 from httpduo._models._exceptions import (
     ConnectError,
@@ -131,8 +133,9 @@ class AsyncForwardHTTP11Connection(AsyncHTTP11Connection):
         *,
         proxy_headers: list[tuple[bytes, bytes]],
         keepalive_expiry: Optional[float] = None,
+        codec: Optional[HTTP11Codec] = None,
     ) -> None:
-        super().__init__(stream, backend, keepalive_expiry=keepalive_expiry)
+        super().__init__(stream, backend, keepalive_expiry=keepalive_expiry, codec=codec)
         # (name for the lookup, raw header) pairs.
         self._proxy_headers = [
             (name.decode("latin-1"), (name, value)) for name, value in proxy_headers
@@ -164,6 +167,7 @@ class AsyncForwardConnection(AsyncHTTPConnection):
         local_address: Optional[str] = None,
         uds: Optional[str] = None,
         socket_options: Optional[Iterable[SocketOption]] = None,
+        codec_factory: Optional[CodecFactory] = None,
     ) -> None:
         super().__init__(
             origin,
@@ -173,6 +177,7 @@ class AsyncForwardConnection(AsyncHTTPConnection):
             local_address=local_address,
             uds=uds,
             socket_options=socket_options,
+            codec_factory=codec_factory,
         )
         self._proxy = proxy
         self._proxy_ssl_context = proxy_ssl_context
@@ -193,6 +198,7 @@ class AsyncForwardConnection(AsyncHTTPConnection):
             self._backend,
             proxy_headers=self._proxy_headers,
             keepalive_expiry=self._keepalive_expiry,
+            codec=self._new_codec(),
         )
 
     def __repr__(self) -> str:
@@ -222,6 +228,7 @@ class AsyncTunnelConnection(AsyncHTTPConnection):
         local_address: Optional[str] = None,
         uds: Optional[str] = None,
         socket_options: Optional[Iterable[SocketOption]] = None,
+        codec_factory: Optional[CodecFactory] = None,
     ) -> None:
         super().__init__(
             origin,
@@ -234,6 +241,7 @@ class AsyncTunnelConnection(AsyncHTTPConnection):
             local_address=local_address,
             uds=uds,
             socket_options=socket_options,
+            codec_factory=codec_factory,
         )
         self._proxy = proxy
         self._proxy_ssl_context = proxy_ssl_context
@@ -357,6 +365,7 @@ class AsyncProxyPool(AsyncConnectionPool):
         uds: Optional[str] = None,
         socket_options: Optional[Iterable[SocketOption]] = None,
         network_backend: Optional[AsyncNetworkBackend] = None,
+        codec_factory: Optional[CodecFactory] = None,
     ) -> None:
         super().__init__(
             ssl_context,
@@ -370,6 +379,7 @@ class AsyncProxyPool(AsyncConnectionPool):
             uds=uds,
             socket_options=socket_options,
             network_backend=network_backend,
+            codec_factory=codec_factory,
         )
         self._proxy = proxy
         self._proxy_ssl_context = proxy_ssl_context
@@ -405,6 +415,7 @@ class AsyncProxyPool(AsyncConnectionPool):
                 local_address=self._local_address,
                 uds=self._uds,
                 socket_options=self._socket_options,
+                codec_factory=self._codec_factory,
             )
         kind = AsyncSocksConnection if self._socks else AsyncTunnelConnection
         return kind(
@@ -420,6 +431,7 @@ class AsyncProxyPool(AsyncConnectionPool):
             local_address=self._local_address,
             uds=self._uds,
             socket_options=self._socket_options,
+            codec_factory=self._codec_factory,
         )
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Optional, Union
 
 from httpduo._backends.base import AsyncNetworkBackend
+from httpduo._codecs.select import resolve_codec_factory
 from httpduo._models._config import DEFAULT_LIMITS, Limits, Proxy
 from httpduo._models._exceptions import RequestError, attach_request
 from httpduo._models._requests import Request
@@ -43,6 +44,10 @@ class AsyncHTTPTransport(AsyncBaseTransport):
     (`http://`, `https://`, `socks5://`, `socks5h://`, `socks4://`, `socks4a://`, with
     optional `user:password@`) or an `httpduo.Proxy` with auth, headers or an SSL context.
 
+    `http1_codec=` (additive, keyword-only) picks the HTTP/1.1 parser: "h11", "llhttp"
+    (the `speedups` extra) or "auto" (llhttp when installed; `HTTPDUO_HTTP1_CODEC`
+    overrides "auto").
+
     >>> transport = httpduo.AsyncHTTPTransport(retries=1, limits=httpduo.Limits(max_connections=5))
     >>> client = httpduo.AsyncClient(transport=transport)
     """
@@ -61,6 +66,8 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         retries: int = 0,
         socket_options: Optional[Iterable[SocketOption]] = None,
         network_backend: Optional[AsyncNetworkBackend] = None,
+        *,
+        http1_codec: str = "auto",
     ) -> None:
         if not (http1 or http2):
             raise ValueError("At least one of http1 or http2 must be enabled.")
@@ -68,6 +75,8 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             raise ValueError(f"retries must be >= 0, got {retries!r}")
         if http2:
             load_h2()
+        # Resolved once per transport (env var, import): never per request.
+        codec_factory = resolve_codec_factory(http1_codec)
         if isinstance(proxy, (str, URL)):
             proxy = Proxy(url=proxy)
         elif proxy is not None and not isinstance(proxy, Proxy):
@@ -95,6 +104,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
                 uds=uds,
                 socket_options=socket_options,
                 network_backend=network_backend,
+                codec_factory=codec_factory,
             )
             return
         if proxy.url.scheme in SOCKS_SCHEMES:
@@ -116,6 +126,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             uds=uds,
             socket_options=socket_options,
             network_backend=network_backend,
+            codec_factory=codec_factory,
         )
 
     @property

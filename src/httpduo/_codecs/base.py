@@ -93,3 +93,8 @@ class HTTP11Codec(abc.ABC):
     @abc.abstractmethod
     def start_next_cycle(self) -> None:
         """Reset for the next request/response on the same connection."""
+
+    @abc.abstractmethod
+    def trailing_data(self) -> bytes:
+        """Bytes received after the response ended: after a 101 or a 2xx answer to
+        CONNECT, the first bytes of the protocol that follows."""

@@ -3,6 +3,12 @@
 h11 validates both directions strictly; its errors are mapped here, once, to
 `LocalProtocolError` (ours) and `RemoteProtocolError` (the server's), keeping h11's
 reason in the message.
+
+Requests are serialised by h11 itself (not by `serialize.py`): h11 must see its own
+`Request` event to run its state machine. After a 101 or a 2xx answer to CONNECT the
+message ends with its head (h11 pauses; we report `END`) and `trailing_data()` hands over
+the bytes that followed. A connection that saw EOF, or holds bytes the server sent past
+the end of the response, is not reusable: those bytes would be read as the next answer.
 """
 
 from __future__ import annotations
@@ -95,11 +101,22 @@ class H11Codec(HTTP11Codec):
             return END
         if type(event) is h11.ConnectionClosed:
             raise RemoteProtocolError("Server disconnected without sending a response.")
+        if self._conn.their_state is h11.SWITCHED_PROTOCOL:
+            return END  # the rest of the stream speaks another protocol
         # PAUSED: the server sent bytes after the response we asked for ended.
         raise RemoteProtocolError(f"Unexpected data from server after the response: {event!r}")
 
     def reusable(self) -> bool:
-        return self._conn.our_state is h11.DONE and self._conn.their_state is h11.DONE
+        conn = self._conn
+        if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
+            return False
+        leftover, closed = conn.trailing_data
+        return not leftover and not closed
+
+    def trailing_data(self) -> bytes:
+        """Bytes received after the response ended: after a 101 or a 2xx answer to
+        CONNECT, the first bytes of the tunnelled protocol."""
+        return self._conn.trailing_data[0]
 
     def start_next_cycle(self) -> None:
         self._conn.start_next_cycle()

@@ -40,6 +40,7 @@ from typing import Final, Optional, Union
 
 from httpduo._backends.base import Event, NetworkBackend
 from httpduo._backends.mutex import Mutex
+from httpduo._codecs.select import CodecFactory
 from httpduo._models._exceptions import (
     PoolTimeout,
     ReadError,
@@ -102,6 +103,7 @@ class ConnectionPool(BaseTransport):
         uds: Optional[str] = None,
         socket_options: Optional[Iterable[SocketOption]] = None,
         network_backend: Optional[NetworkBackend] = None,
+        codec_factory: Optional[CodecFactory] = None,
     ) -> None:
         self._ssl_context = ssl_context
         self._max_connections = max_connections
@@ -114,6 +116,7 @@ class ConnectionPool(BaseTransport):
         self._uds = uds
         self._socket_options = None if socket_options is None else list(socket_options)
         self._backend = network_backend
+        self._codec_factory = codec_factory
         self._lock = Mutex()
         # Every connection the pool owns: connecting, active and idle.
         self._connections: dict[HTTPConnection, None] = {}
@@ -214,6 +217,7 @@ class ConnectionPool(BaseTransport):
             local_address=self._local_address,
             uds=self._uds,
             socket_options=self._socket_options,
+            codec_factory=self._codec_factory,
         )
 
     @staticmethod

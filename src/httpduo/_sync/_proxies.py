@@ -30,7 +30,9 @@ from collections.abc import Iterable
 from typing import Final, Optional, Union
 
 from httpduo._backends.base import NetworkBackend, NetworkStream
+from httpduo._codecs.base import HTTP11Codec
 from httpduo._codecs.connect import ConnectReply, ConnectReplyReader, connect_request
+from httpduo._codecs.select import CodecFactory
 from httpduo._models._config import Proxy
 from httpduo._models._exceptions import (
     ConnectError,
@@ -132,8 +134,9 @@ class ForwardHTTP11Connection(HTTP11Connection):
         *,
         proxy_headers: list[tuple[bytes, bytes]],
         keepalive_expiry: Optional[float] = None,
+        codec: Optional[HTTP11Codec] = None,
     ) -> None:
-        super().__init__(stream, backend, keepalive_expiry=keepalive_expiry)
+        super().__init__(stream, backend, keepalive_expiry=keepalive_expiry, codec=codec)
         # (name for the lookup, raw header) pairs.
         self._proxy_headers = [
             (name.decode("latin-1"), (name, value)) for name, value in proxy_headers
@@ -165,6 +168,7 @@ class ForwardConnection(HTTPConnection):
         local_address: Optional[str] = None,
         uds: Optional[str] = None,
         socket_options: Optional[Iterable[SocketOption]] = None,
+        codec_factory: Optional[CodecFactory] = None,
     ) -> None:
         super().__init__(
             origin,
@@ -174,6 +178,7 @@ class ForwardConnection(HTTPConnection):
             local_address=local_address,
             uds=uds,
             socket_options=socket_options,
+            codec_factory=codec_factory,
         )
         self._proxy = proxy
         self._proxy_ssl_context = proxy_ssl_context
@@ -194,6 +199,7 @@ class ForwardConnection(HTTPConnection):
             self._backend,
             proxy_headers=self._proxy_headers,
             keepalive_expiry=self._keepalive_expiry,
+            codec=self._new_codec(),
         )
 
     def __repr__(self) -> str:
@@ -223,6 +229,7 @@ class TunnelConnection(HTTPConnection):
         local_address: Optional[str] = None,
         uds: Optional[str] = None,
         socket_options: Optional[Iterable[SocketOption]] = None,
+        codec_factory: Optional[CodecFactory] = None,
     ) -> None:
         super().__init__(
             origin,
@@ -235,6 +242,7 @@ class TunnelConnection(HTTPConnection):
             local_address=local_address,
             uds=uds,
             socket_options=socket_options,
+            codec_factory=codec_factory,
         )
         self._proxy = proxy
         self._proxy_ssl_context = proxy_ssl_context
@@ -356,6 +364,7 @@ class ProxyPool(ConnectionPool):
         uds: Optional[str] = None,
         socket_options: Optional[Iterable[SocketOption]] = None,
         network_backend: Optional[NetworkBackend] = None,
+        codec_factory: Optional[CodecFactory] = None,
     ) -> None:
         super().__init__(
             ssl_context,
@@ -369,6 +378,7 @@ class ProxyPool(ConnectionPool):
             uds=uds,
             socket_options=socket_options,
             network_backend=network_backend,
+            codec_factory=codec_factory,
         )
         self._proxy = proxy
         self._proxy_ssl_context = proxy_ssl_context
@@ -402,6 +412,7 @@ class ProxyPool(ConnectionPool):
                 local_address=self._local_address,
                 uds=self._uds,
                 socket_options=self._socket_options,
+                codec_factory=self._codec_factory,
             )
         kind = SocksConnection if self._socks else TunnelConnection
         return kind(
@@ -417,6 +428,7 @@ class ProxyPool(ConnectionPool):
             local_address=self._local_address,
             uds=self._uds,
             socket_options=self._socket_options,
+            codec_factory=self._codec_factory,
         )
 
     def __repr__(self) -> str:
