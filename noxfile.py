@@ -105,6 +105,10 @@ def tests(session: nox.Session) -> None:
             "tests/test_http2_cancellation.py",
             env={"HTTPDUO_HTTP1_CODEC": "h11", "HTTPDUO_ASYNC_BACKEND": "anyio"},
         )
+        # A brief coverage-guided run of the llhttp codec's fuzz target (longer by hand:
+        # see fuzz/README.md); tests/codecs/test_fuzz_smoke.py runs it without atheris.
+        session.install("atheris")
+        session.run("python", "fuzz/fuzz_llhttp_codec.py", "-atheris_runs=20000")
 
 
 @nox.session
