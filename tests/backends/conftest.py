@@ -1,6 +1,7 @@
 """Raw-socket fixtures for the backend tests: tiny threaded servers on loopback only.
 
-The `anyio_backend` fixture (asyncio and trio) comes from tests/conftest.py.
+The `anyio_backend` fixture (asyncio and trio) comes from tests/conftest.py; `backend` is
+the async backend under test, parametrized by `helpers.every_async_backend`.
 
 Rules: every server binds 127.0.0.1, 127.0.0.2, ::1 or a UNIX path; every thread and
 socket has a bound lifetime (socket timeouts, joins with a timeout) and is torn down by
@@ -20,6 +21,10 @@ from typing import Any, Callable, List, Optional, Tuple
 
 import pytest
 import trustme
+
+from httpduo._backends.anyio import AnyIOBackend
+from httpduo._backends.asyncio import AsyncioBackend
+from httpduo._backends.base import AsyncNetworkBackend
 
 Handler = Callable[[socket.socket], None]
 
@@ -131,6 +136,16 @@ def greet_and_close(conn: socket.socket) -> None:
 def close_on_request(conn: socket.socket) -> None:
     """Stay idle until the client says something, then close without answering."""
     conn.recv(1)
+
+
+ASYNC_BACKENDS = {"anyio": AnyIOBackend, "asyncio": AsyncioBackend}
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> AsyncNetworkBackend:
+    """A fresh backend of the kind `every_async_backend` names ("anyio" or "asyncio")."""
+    kind: str = request.param
+    return ASYNC_BACKENDS[kind]()
 
 
 @pytest.fixture

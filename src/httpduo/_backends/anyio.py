@@ -89,17 +89,21 @@ _EXTRA_ATTRIBUTES: Dict[str, Any] = {
 class AnyIOStream(AsyncNetworkStream):
     """An anyio byte stream: TCP, UNIX socket, or TLS over either."""
 
-    __slots__ = ("_peer", "_raw_socket", "_ssl_object", "_stream")
+    __slots__ = ("_closed", "_peer", "_raw_socket", "_ssl_object", "_stream")
 
     def __init__(self, stream: anyio.abc.ByteStream, peer: str) -> None:
         self._stream = stream
         self._peer = peer
+        # Ours: after aclose() anyio reports internals ("pop from an empty deque").
+        self._closed = False
         # Looked up once: anyio rebuilds its attribute mapping on every `extra()` call,
         # and the pool asks "is_readable" each time it reuses a connection.
         self._raw_socket = stream.extra(SocketAttribute.raw_socket, None)
         self._ssl_object = stream.extra(TLSAttribute.ssl_object, None)
 
     async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
+        if self._closed:
+            raise ReadError(f"Error reading from {self._peer}: the stream is closed")
         try:
             if timeout is None:
                 return await self._stream.receive(max_bytes)
@@ -115,6 +119,8 @@ class AnyIOStream(AsyncNetworkStream):
     async def write(self, data: bytes, timeout: Optional[float] = None) -> None:
         if not data:
             return
+        if self._closed:
+            raise WriteError(f"Error writing to {self._peer}: the stream is closed")
         try:
             if timeout is None:
                 return await self._stream.send(data)
@@ -125,6 +131,7 @@ class AnyIOStream(AsyncNetworkStream):
         raise WriteTimeout(f"Timed out writing to {self._peer}{timeout_suffix(timeout)}")
 
     async def aclose(self) -> None:
+        self._closed = True
         with anyio.CancelScope(shield=True):
             try:
                 await self._stream.aclose()
