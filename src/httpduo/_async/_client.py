@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import warnings
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
@@ -35,7 +34,8 @@ from .._models._config import (
     UseClientDefault,
 )
 from .._models._exceptions import RequestError, TooManyRedirects, attach_request
-from .._models._proxy_env import get_environment_proxies, mount_pattern
+from .._models._proxy_env import mount_pattern
+from .._models._proxy_routes import ProxiesTypes, proxy_routes
 from .._models._redirects import build_redirect_request
 from .._models._requests import Request
 from .._models._responses import Response
@@ -79,65 +79,6 @@ class _TimedStream(AsyncByteStream):
     async def aclose(self) -> None:
         self._response.elapsed = datetime.timedelta(seconds=perf_counter() - self._start)
         await self._stream.aclose()
-
-
-ProxyTypes = Union[URL, str, Proxy]
-ProxiesTypes = Union[ProxyTypes, Mapping[str, Optional[ProxyTypes]]]
-
-
-def _as_proxy(value: ProxyTypes) -> Proxy:
-    return value if isinstance(value, Proxy) else Proxy(url=value)
-
-
-def _proxy_source(proxy: Proxy) -> str:
-    """How to write `proxy` in code, for a warning (never showing a password)."""
-    if proxy.auth is None and not proxy.headers and proxy.ssl_context is None:
-        return repr(str(proxy.url))
-    return f"httpduo.{proxy!r}"
-
-
-def _proxy_map(
-    proxy: Optional[ProxyTypes], proxies: Optional[ProxiesTypes], use_environment: bool
-) -> dict[str, Optional[Proxy]]:
-    """The proxy to mount per pattern: `proxy=`, else `proxies=`, else the environment."""
-    if proxies is not None:
-        if proxy is not None:
-            raise RuntimeError("Use either `proxy` or `proxies`, not both.")
-        if isinstance(proxies, Mapping):
-            routes = {
-                key: None if value is None else _as_proxy(value) for key, value in proxies.items()
-            }
-            suggestion = ", ".join(
-                f"{key!r}: "
-                + (
-                    "None"
-                    if value is None
-                    else f"httpduo.AsyncHTTPTransport(proxy={_proxy_source(value)})"
-                )
-                for key, value in routes.items()
-            )
-            warnings.warn(
-                "The 'proxies' argument is deprecated (httpx 0.28 removed it). "
-                f"Use mounts instead: mounts={{{suggestion}}}",
-                DeprecationWarning,
-                stacklevel=3,
-            )
-            return routes
-        warnings.warn(
-            "The 'proxies' argument is deprecated (httpx 0.28 removed it). "
-            f"Use proxy={_proxy_source(_as_proxy(proxies))} instead.",
-            DeprecationWarning,
-            stacklevel=3,
-        )
-        proxy = proxies
-    if proxy is not None:
-        return {"all://": _as_proxy(proxy)}
-    if use_environment:
-        return {
-            key: None if url is None else Proxy(url=url)
-            for key, url in get_environment_proxies().items()
-        }
-    return {}
 
 
 class AsyncClient(BaseClient):
@@ -194,7 +135,12 @@ class AsyncClient(BaseClient):
             trust_env=trust_env,
             default_encoding=default_encoding,
         )
-        proxy_map = _proxy_map(proxy, proxies, trust_env and transport is None)
+        proxy_map = proxy_routes(
+            proxy,
+            proxies,
+            use_environment=trust_env and transport is None,
+            transport_name=AsyncHTTPTransport.__name__,
+        )
         if transport is None:
             transport = AsyncHTTPTransport(
                 verify=verify,
