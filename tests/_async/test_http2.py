@@ -26,7 +26,7 @@ TIMEOUTS = {"connect": 10.0, "read": 10.0, "write": 10.0, "pool": 10.0}
 
 
 def h2_transport(ca_cert_path: str, **kwargs: Any) -> httpduo.AsyncHTTPTransport:
-    # A context of the caller's is used as it is: ALPN is the caller's to set.
+    # The tests build their contexts with ALPN set, as callers may.
     context = client_context(ca_cert_path, ["h2", "http/1.1"])
     return httpduo.AsyncHTTPTransport(verify=context, http2=True, **kwargs)
 
@@ -430,3 +430,18 @@ async def test_nginx_early_closes_then_normal_use(nginx_h2_server: Any, ca_cert_
         response = await send(transport, "GET", nginx_h2_server.url + "/")
         assert response.content == b"Hello, world!"
         assert streams_info(transport) == ["HTTP/2, IDLE, Request Count: 201, Streams: 0/128"]
+
+
+async def test_many_streams_each_under_the_ack_batch_do_not_stall(h2c_server: Any) -> None:
+    # 24 concurrent 1 MB bodies: each stream takes less than the acknowledgement batch,
+    # but together they exceed the 16 MiB connection window, so the connection-wide
+    # acknowledgements must flow or the downloads stall (and time out).
+    async with h2c_transport() as transport:
+
+        async def one() -> bytes:
+            response = await send(transport, "GET", h2c_server.url + "/bytes/1000000")
+            return response.content
+
+        bodies = await arun_concurrently([one] * 24)
+        assert all(body == pattern_bytes(1_000_000) for body in bodies)
+        assert len(transport.pool.connections) == 1

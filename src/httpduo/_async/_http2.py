@@ -19,9 +19,10 @@ Rules:
   has what it needed hands the role to a waiter; so does a waiter that stops waiting
   while nobody reads. Before reading again the reader flushes what h2 queued (SETTINGS
   and PING acks, WINDOW_UPDATE, RST_STREAM), so a peer waiting on those never stalls.
-- Received data is acknowledged (WINDOW_UPDATE) as the response body is consumed, and
-  at once for data that will never be consumed (closed streams). Large windows (see
-  STREAM_WINDOW, CONNECTION_WINDOW) keep a fast download from being window-bound.
+- Received data is acknowledged (WINDOW_UPDATE) as the response body is consumed (in
+  batches, see ACK_BATCH), and at once for data that will never be consumed (closed
+  streams). Large windows (see STREAM_WINDOW, CONNECTION_WINDOW) keep a fast download
+  from being window-bound.
 - Request bodies are streamed within the peer's flow-control window: when it is used
   up the request waits for WINDOW_UPDATE (under its write timeout); nothing buffers a
   whole upload.
@@ -246,19 +247,25 @@ class AsyncHTTP2Connection:
     async def _receive_chunk(self, stream: H2Stream, timeout: Optional[float]) -> Optional[bytes]:
         """The next piece of the response body, or None at its end."""
         h2 = self._h2
-        await self._wait_until(
-            lambda reader: (
-                bool(stream.chunks)
-                or stream.ended
-                or stream.error is not None
-                or h2.error is not None
-            ),
-            stream,
-            timeout,
-            ReadTimeout,
-        )
         with self._state:
-            data, pending = h2.next_chunk(stream)
+            # Usually the reader already filed the next piece: take it without a wait.
+            ready = bool(stream.chunks)
+            if ready:
+                data, pending = h2.next_chunk(stream)
+        if not ready:
+            await self._wait_until(
+                lambda reader: (
+                    bool(stream.chunks)
+                    or stream.ended
+                    or stream.error is not None
+                    or h2.error is not None
+                ),
+                stream,
+                timeout,
+                ReadTimeout,
+            )
+            with self._state:
+                data, pending = h2.next_chunk(stream)
         if pending:
             await self._flush(timeout)
         return data

@@ -19,14 +19,17 @@ Rules:
   (REFUSED_STREAM) or left unprocessed (above a GOAWAY's last_stream_id) gets
   `ConnectionNotAvailable`: the pool sends it again elsewhere.
 - Received data is acknowledged (WINDOW_UPDATE) as the body is taken (`next_chunk()`),
-  and at once for data nobody will read. A stream given up early is reset (CANCEL) with
-  its unread data acknowledged, except after GOAWAY or a failure.
+  and at once for data nobody will read. Taken data is handed to h2 in batches: once
+  ACK_BATCH bytes were taken across all streams, and when a stream is closed. What is
+  held back stays far below the windows, so the server is never stalled by it. A stream
+  given up early is reset (CANCEL) with its unread data acknowledged, except after
+  GOAWAY or a failure.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Final, NoReturn, Optional, Protocol
 
 from httpduo._models._exceptions import LocalProtocolError, RemoteProtocolError
 
@@ -34,6 +37,7 @@ from .h2 import (
     CONNECTION_WINDOW,
     DEFAULT_MAX_STREAMS,
     DEFAULT_WINDOW,
+    STREAM_WINDOW,
     ConnectionNotAvailable,
     error_name,
     new_h2_state,
@@ -44,6 +48,11 @@ if TYPE_CHECKING:
     import h2.events
 
 __all__ = ["ErrorSpec", "H2ClientState", "H2Stream", "Waiter"]
+
+# Body bytes taken (all streams together) before h2 hears of them: a per-frame
+# acknowledgement through h2 is a sizeable share of a frame's cost. Kept well under both
+# windows, so with what h2 itself holds back (half a window) the server never runs dry.
+ACK_BATCH: Final = min(STREAM_WINDOW, CONNECTION_WINDOW) // 4
 
 # A failure to raise later, where a request waits: (exception type, message).
 ErrorSpec = tuple[type[Exception], str]
@@ -70,6 +79,7 @@ class H2Stream:
         "received",
         "reused",
         "status",
+        "unacked",
         "waiter",
         "write_timeout",
     )
@@ -82,6 +92,7 @@ class H2Stream:
         self.headers: Optional[list[tuple[bytes, bytes]]] = None
         # Body pieces with their flow-controlled length (padding included), to acknowledge.
         self.chunks: deque[tuple[bytes, int]] = deque()
+        self.unacked = 0  # flow-controlled bytes taken but not yet handed to h2
         self.ended = False  # the server's END_STREAM arrived
         self.received = False  # any frame of the response arrived
         self.dropped = False  # the connection went away before any frame arrived
@@ -107,6 +118,7 @@ class H2ClientState:
         "request_count",
         "settings_received",
         "streams",
+        "unacked",
         "waiters",
         "window_waiters",
     )
@@ -127,6 +139,7 @@ class H2ClientState:
         self.max_streams: int = DEFAULT_MAX_STREAMS
         self.request_count = 0  # streams opened
         self.answered = 0  # responses received in full
+        self.unacked = 0  # the sum of the open streams' `unacked`
         self._handlers: dict[type[Any], Callable[[Any], None]] = self._event_handlers()
 
     # ---- sending ---------------------------------------------------------------------
@@ -241,11 +254,22 @@ class H2ClientState:
                 return None, False
             self.raise_for(stream)
         data, flow_controlled = stream.chunks.popleft()
-        pending = False
         if flow_controlled and self.error is None:
-            self.h2.acknowledge_received_data(flow_controlled, stream.id)
-            pending = self.collect()
-        return data, pending
+            stream.unacked += flow_controlled
+            self.unacked += flow_controlled
+            if self.unacked >= ACK_BATCH:
+                return data, self.acknowledge_taken()
+        return data, False
+
+    def acknowledge_taken(self) -> bool:
+        """Hand h2 the data taken from every stream; whether frames are queued."""
+        acknowledge = self.h2.acknowledge_received_data
+        for stream in self.streams.values():
+            if stream.unacked:
+                acknowledge(stream.unacked, stream.id)
+                stream.unacked = 0
+        self.unacked = 0
+        return self.collect()
 
     def raise_for(self, stream: H2Stream) -> NoReturn:
         """Raise why `stream` cannot get what it waits for."""
@@ -271,10 +295,17 @@ class H2ClientState:
             stream.waiter = None
         unread = sum(length for _, length in stream.chunks)
         stream.chunks.clear()
-        if self.error is not None or self.goaway is not None:
+        taken, stream.unacked = stream.unacked, 0
+        self.unacked -= taken
+        if self.error is not None:
+            return False
+        if taken:
+            # Taken data counts as read: acknowledged as `next_chunk()` would have.
+            self.h2.acknowledge_received_data(taken, stream.id)
+        if self.goaway is not None:
             # After GOAWAY the server finishes the stream on its own; some servers
             # (h2-based ones) treat any frame after their GOAWAY as an error.
-            return False
+            return self.collect()
         try:
             if unread:
                 self.h2.acknowledge_received_data(unread, stream.id)
