@@ -15,7 +15,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from httpduo._backends.base import AsyncNetworkBackend
 from httpduo._codecs.select import resolve_codec_factory
@@ -90,22 +90,22 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             # A context of the caller's own: as httpx does, offer h2 in it, or asking for
             # HTTP/2 would silently give HTTP/1.1. (Our cached contexts have it already.)
             ssl_context.set_alpn_protocols(["h2", "http/1.1"] if http1 else ["h2"])
+        pool_options: dict[str, Any] = {
+            "max_connections": limits.max_connections,
+            "max_keepalive_connections": limits.max_keepalive_connections,
+            "keepalive_expiry": limits.keepalive_expiry,
+            "http1": http1,
+            "http2": http2,
+            "retries": retries,
+            "local_address": local_address,
+            "uds": uds,
+            "socket_options": socket_options,
+            "network_backend": network_backend,
+            "codec_factory": codec_factory,
+        }
         self._pool: AsyncConnectionPool
         if proxy is None:
-            self._pool = AsyncConnectionPool(
-                ssl_context,
-                max_connections=limits.max_connections,
-                max_keepalive_connections=limits.max_keepalive_connections,
-                keepalive_expiry=limits.keepalive_expiry,
-                http1=http1,
-                http2=http2,
-                retries=retries,
-                local_address=local_address,
-                uds=uds,
-                socket_options=socket_options,
-                network_backend=network_backend,
-                codec_factory=codec_factory,
-            )
+            self._pool = AsyncConnectionPool(ssl_context, **pool_options)
             return
         if proxy.url.scheme in SOCKS_SCHEMES:
             require_socksio()
@@ -113,20 +113,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         # `Proxy(ssl_context=...)` says otherwise (`verify=` is for the origins).
         proxy_ssl_context = proxy.ssl_context or create_ssl_context(trust_env=trust_env)
         self._pool = AsyncProxyPool(
-            proxy,
-            ssl_context,
-            proxy_ssl_context=proxy_ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=http1,
-            http2=http2,
-            retries=retries,
-            local_address=local_address,
-            uds=uds,
-            socket_options=socket_options,
-            network_backend=network_backend,
-            codec_factory=codec_factory,
+            proxy, ssl_context, proxy_ssl_context=proxy_ssl_context, **pool_options
         )
 
     @property

@@ -259,16 +259,7 @@ class AnyIOBackend(AsyncNetworkBackend):
         peer = format_peer(host, port)
         deadline = math.inf if timeout is None else anyio.current_time() + timeout
         with anyio.CancelScope(deadline=deadline):
-            targets = numeric_targets(host, port)
-            if targets is None:
-                try:
-                    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-                except OSError as exc:
-                    raise ConnectError(
-                        f"Failed to resolve {host!r}: {describe_error(exc)}"
-                    ) from exc
-                targets = targets_from_addrinfo(infos)
-            targets = select_targets(host, targets, family, local_address)
+            targets = select_targets(host, await _lookup(host, port), family, local_address)
             sock = await _happy_eyeballs(targets, local_address, options, host, port)
             try:
                 stream = await anyio.abc.SocketStream.from_socket(sock)
@@ -311,16 +302,9 @@ class AnyIOBackend(AsyncNetworkBackend):
         raise ConnectTimeout(f"Timed out connecting to {path}{timeout_suffix(timeout)}")
 
     async def resolve(self, host: str, port: int, timeout: Optional[float] = None) -> List[str]:
-        targets = numeric_targets(host, port)
-        if targets is not None:
-            return addresses_of(targets)
         deadline = math.inf if timeout is None else anyio.current_time() + timeout
         with anyio.CancelScope(deadline=deadline):
-            try:
-                infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except OSError as exc:
-                raise ConnectError(f"Failed to resolve {host!r}: {describe_error(exc)}") from exc
-            return addresses_of(targets_from_addrinfo(infos))
+            return addresses_of(await _lookup(host, port))
         raise ConnectTimeout(f"Timed out resolving {host!r}{timeout_suffix(timeout)}")
 
     async def sleep(self, seconds: float) -> None:
@@ -340,6 +324,18 @@ class AnyIOBackend(AsyncNetworkBackend):
 
     def create_semaphore(self, value: int) -> AsyncSemaphore:
         return _AnyIOSemaphore(value)
+
+
+async def _lookup(host: str, port: int) -> List[ConnectTarget]:
+    """Connect targets for `host` (an IP literal without touching DNS)."""
+    targets = numeric_targets(host, port)
+    if targets is not None:
+        return targets
+    try:
+        infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConnectError(f"Failed to resolve {host!r}: {describe_error(exc)}") from exc
+    return targets_from_addrinfo(infos)
 
 
 async def _attempt(

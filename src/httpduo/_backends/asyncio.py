@@ -330,15 +330,7 @@ class AsyncioBackend(AsyncNetworkBackend):
         peer = format_peer(host, port)
         loop = asyncio.get_running_loop()
         with Deadline(loop, timeout):
-            targets = numeric_targets(host, port)
-            if targets is None:
-                try:
-                    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-                except OSError as exc:
-                    raise ConnectError(
-                        f"Failed to resolve {host!r}: {describe_error(exc)}"
-                    ) from exc
-                targets = targets_from_addrinfo(infos)
+            targets = await _lookup(loop, host, port)
             targets = select_targets(host, targets, family, local_address)
             sock = await _happy_eyeballs(loop, targets, local_address, options, host, port)
             return await _adopt(loop, sock, peer)
@@ -375,16 +367,9 @@ class AsyncioBackend(AsyncNetworkBackend):
         raise ConnectTimeout(f"Timed out connecting to {path}{timeout_suffix(timeout)}")
 
     async def resolve(self, host: str, port: int, timeout: Optional[float] = None) -> List[str]:
-        targets = numeric_targets(host, port)
-        if targets is not None:
-            return addresses_of(targets)
         loop = asyncio.get_running_loop()
         with Deadline(loop, timeout):
-            try:
-                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except OSError as exc:
-                raise ConnectError(f"Failed to resolve {host!r}: {describe_error(exc)}") from exc
-            return addresses_of(targets_from_addrinfo(infos))
+            return addresses_of(await _lookup(loop, host, port))
         raise ConnectTimeout(f"Timed out resolving {host!r}{timeout_suffix(timeout)}")
 
     async def sleep(self, seconds: float) -> None:
@@ -402,6 +387,18 @@ class AsyncioBackend(AsyncNetworkBackend):
 
     def create_semaphore(self, value: int) -> AsyncSemaphore:
         return AsyncioSemaphore(value)
+
+
+async def _lookup(loop: asyncio.AbstractEventLoop, host: str, port: int) -> List[ConnectTarget]:
+    """Connect targets for `host` (an IP literal without touching DNS)."""
+    targets = numeric_targets(host, port)
+    if targets is not None:
+        return targets
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConnectError(f"Failed to resolve {host!r}: {describe_error(exc)}") from exc
+    return targets_from_addrinfo(infos)
 
 
 async def _adopt(loop: asyncio.AbstractEventLoop, sock: socket.socket, peer: str) -> AsyncioStream:

@@ -364,14 +364,7 @@ class SyncBackend(NetworkBackend):
         options = list(socket_options) if socket_options is not None else []
         peer = format_peer(host, port)
 
-        targets = numeric_targets(host, port)
-        if targets is None:
-            try:
-                infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-            except OSError as exc:
-                raise ConnectError(f"Failed to resolve {host!r}: {describe_error(exc)}") from exc
-            targets = targets_from_addrinfo(infos)
-        targets = select_targets(host, targets, family, local_address)
+        targets = select_targets(host, _lookup(host, port), family, local_address)
 
         sock = _happy_eyeballs(targets, deadline, local_address, options, host, port)
         if sock is None:
@@ -405,14 +398,7 @@ class SyncBackend(NetworkBackend):
         return SyncStream(sock, path, timeout)
 
     def resolve(self, host: str, port: int, timeout: Optional[float] = None) -> List[str]:
-        targets = numeric_targets(host, port)
-        if targets is None:
-            try:
-                infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-            except OSError as exc:
-                raise ConnectError(f"Failed to resolve {host!r}: {describe_error(exc)}") from exc
-            targets = targets_from_addrinfo(infos)
-        return addresses_of(targets)
+        return addresses_of(_lookup(host, port))
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
@@ -428,6 +414,18 @@ class SyncBackend(NetworkBackend):
 
     def create_semaphore(self, value: int) -> Semaphore:
         return _ThreadSemaphore(value)
+
+
+def _lookup(host: str, port: int) -> List[ConnectTarget]:
+    """Connect targets for `host` (an IP literal without touching DNS)."""
+    targets = numeric_targets(host, port)
+    if targets is not None:
+        return targets
+    try:
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConnectError(f"Failed to resolve {host!r}: {describe_error(exc)}") from exc
+    return targets_from_addrinfo(infos)
 
 
 def _happy_eyeballs(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from httpduo._backends.base import NetworkBackend
 from httpduo._codecs.select import resolve_codec_factory
@@ -91,22 +91,22 @@ class HTTPTransport(BaseTransport):
             # A context of the caller's own: as httpx does, offer h2 in it, or asking for
             # HTTP/2 would silently give HTTP/1.1. (Our cached contexts have it already.)
             ssl_context.set_alpn_protocols(["h2", "http/1.1"] if http1 else ["h2"])
+        pool_options: dict[str, Any] = {
+            "max_connections": limits.max_connections,
+            "max_keepalive_connections": limits.max_keepalive_connections,
+            "keepalive_expiry": limits.keepalive_expiry,
+            "http1": http1,
+            "http2": http2,
+            "retries": retries,
+            "local_address": local_address,
+            "uds": uds,
+            "socket_options": socket_options,
+            "network_backend": network_backend,
+            "codec_factory": codec_factory,
+        }
         self._pool: ConnectionPool
         if proxy is None:
-            self._pool = ConnectionPool(
-                ssl_context,
-                max_connections=limits.max_connections,
-                max_keepalive_connections=limits.max_keepalive_connections,
-                keepalive_expiry=limits.keepalive_expiry,
-                http1=http1,
-                http2=http2,
-                retries=retries,
-                local_address=local_address,
-                uds=uds,
-                socket_options=socket_options,
-                network_backend=network_backend,
-                codec_factory=codec_factory,
-            )
+            self._pool = ConnectionPool(ssl_context, **pool_options)
             return
         if proxy.url.scheme in SOCKS_SCHEMES:
             require_socksio()
@@ -114,20 +114,7 @@ class HTTPTransport(BaseTransport):
         # `Proxy(ssl_context=...)` says otherwise (`verify=` is for the origins).
         proxy_ssl_context = proxy.ssl_context or create_ssl_context(trust_env=trust_env)
         self._pool = ProxyPool(
-            proxy,
-            ssl_context,
-            proxy_ssl_context=proxy_ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=http1,
-            http2=http2,
-            retries=retries,
-            local_address=local_address,
-            uds=uds,
-            socket_options=socket_options,
-            network_backend=network_backend,
-            codec_factory=codec_factory,
+            proxy, ssl_context, proxy_ssl_context=proxy_ssl_context, **pool_options
         )
 
     @property
