@@ -94,15 +94,12 @@ def tests(session: nox.Session) -> None:
     )
     if not session.posargs:
         # The defaults above are the llhttp codec and, under asyncio, the native backend;
-        # the transport suites run again on the other codec and backend (h11, anyio).
+        # the whole suite runs again on the other codec and backend (h11, anyio). Trio
+        # (always anyio) and the sync backend run in both passes.
         session.run(
             "python",
             "-m",
             "pytest",
-            "tests/_async",
-            "tests/_sync",
-            "tests/test_pool_cancellation.py",
-            "tests/test_http2_cancellation.py",
             env={"HTTPDUO_HTTP1_CODEC": "h11", "HTTPDUO_ASYNC_BACKEND": "anyio"},
         )
         # A brief coverage-guided run of the llhttp codec's fuzz target (longer by hand:

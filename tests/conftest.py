@@ -31,3 +31,15 @@ def unused_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say which HTTP/1.1 codec and asyncio backend this run uses (CI runs two passes)."""
+    import os
+
+    from httpduo._codecs.select import resolve_codec_factory
+
+    codec = resolve_codec_factory("auto")().__class__.__name__
+    forced = os.environ.get("HTTPDUO_ASYNC_BACKEND", "").strip().lower()
+    backend = "anyio" if forced == "anyio" else "native asyncio"
+    return f"httpduo: HTTP/1.1 codec {codec}; under asyncio the {backend} backend; trio: anyio"
