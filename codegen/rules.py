@@ -89,6 +89,7 @@ NAMES: tuple[Name, ...] = (
     Name("aiter_bytes", "iter_bytes", "response iteration (httpx names)"),
     Name("aiter_raw", "iter_raw", "raw body iteration (httpx names)"),
     Name("aread", "read", "body reading: httpx's aread()/read() pair"),
+    Name("_aread_all", "_read_all", "a whole body at once (_models/_streams.py twins)"),
     Name("asend", "send", "driving an auth-flow generator: asend() -> send()"),
     Name("async_auth_flow", "sync_auth_flow", "httpx.Auth's two flow entry points"),
     Name("handle_async_request", "handle_request", "transport entry point (httpx names)"),

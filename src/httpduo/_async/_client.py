@@ -76,6 +76,9 @@ class _TimedStream(AsyncByteStream):
         # The wrapped stream's own iterator: no extra generator to finalise.
         return self._stream.__aiter__()
 
+    async def _aread_all(self) -> bytes:
+        return await self._stream._aread_all()
+
     async def aclose(self) -> None:
         self._response.elapsed = datetime.timedelta(seconds=perf_counter() - self._start)
         await self._stream.aclose()

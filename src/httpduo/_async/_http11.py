@@ -23,7 +23,7 @@ from httpduo._models._exceptions import RemoteProtocolError, WriteError, attach_
 from httpduo._models._headers import Headers
 from httpduo._models._requests import Request
 from httpduo._models._responses import Response
-from httpduo._models._streams import AsyncByteStream
+from httpduo._models._streams import AsyncByteStream, ByteStream
 
 from ._trace import AsyncTrace
 
@@ -120,9 +120,15 @@ class AsyncHTTP11Connection:
                 f"{type(stream).__name__}: pass bytes, or an iterable of the client's kind."
             )
         encode_body = self._codec.encode_body
-        async for chunk in stream:
-            if chunk:
-                await self._stream.write(encode_body(chunk), timeout)
+        if isinstance(stream, ByteStream):
+            # In memory (and empty for most requests): no iteration needed.
+            content = stream._read_all()
+            if content:
+                await self._stream.write(encode_body(content), timeout)
+        else:
+            async for chunk in stream:
+                if chunk:
+                    await self._stream.write(encode_body(chunk), timeout)
         end = self._codec.encode_end()
         if end:
             await self._stream.write(end, timeout)
@@ -237,11 +243,30 @@ class HTTP11ResponseStream(AsyncByteStream):
                         break
                     yield chunk
         except BaseException as exc:
-            # Failed or cancelled mid-body: the connection's framing is lost.
-            attach_request(exc, self._request)
-            self._closed = True
-            await connection._close_after_failure(self._request)
+            await self._failed(exc)
             raise
+
+    async def _aread_all(self) -> bytes:
+        # What iterating does, minus a generator: the usual way a body is read.
+        connection = self._connection
+        parts = []
+        try:
+            async with AsyncTrace("http11.receive_response_body", logger, self._request):
+                while not self._closed:
+                    chunk = await connection._receive_body_chunk(self._timeout)
+                    if chunk is None:
+                        break
+                    parts.append(chunk)
+        except BaseException as exc:
+            await self._failed(exc)
+            raise
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    async def _failed(self, exc: BaseException) -> None:
+        # Failed or cancelled mid-body: the connection's framing is lost.
+        attach_request(exc, self._request)
+        self._closed = True
+        await self._connection._close_after_failure(self._request)
 
     async def aclose(self) -> None:
         if self._closed:

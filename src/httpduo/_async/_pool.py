@@ -533,7 +533,7 @@ class PoolResponseStream(AsyncByteStream):
         self, stream: object, pool: AsyncConnectionPool, connection: AsyncHTTPConnection
     ) -> None:
         assert isinstance(stream, AsyncByteStream)
-        self._stream = stream
+        self._stream: AsyncByteStream = stream
         self._pool = pool
         self._connection = connection
         self._closed = False
@@ -542,6 +542,13 @@ class PoolResponseStream(AsyncByteStream):
         try:
             async for chunk in self._stream:
                 yield chunk
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def _aread_all(self) -> bytes:
+        try:
+            return await self._stream._aread_all()
         except BaseException:
             await self.aclose()
             raise

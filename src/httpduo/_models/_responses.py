@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime
 import json as jsonlib
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union
 
 from ._charsets import charset_from_content_type, is_known_encoding
 from ._content import encode_response
@@ -60,6 +60,8 @@ DefaultEncoding = Union[str, Callable[[bytes], Optional[str]]]
 # are redirections without a single target).
 _REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 
+
+_StreamT = TypeVar("_StreamT", SyncByteStream, AsyncByteStream)
 
 _SYNC_ON_ASYNC = (
     "Attempted to call a sync iterator on an async stream. This response has an async "
@@ -441,8 +443,37 @@ class Response:
         """Read and decode the whole body (once); return it."""
         content = self._content
         if content is None:
-            content = self._content = b"".join(self.iter_bytes())
+            stream = self._start_reading(SyncByteStream, _SYNC_ON_ASYNC)
+            try:
+                content = self._decode_whole(stream._read_all())
+            except RequestError as exc:
+                attach_request(exc, self._request)
+                raise
+            self._content = content
+            self.close()
         return content
+
+    def _start_reading(self, kind: type[_StreamT], wrong_kind: str) -> _StreamT:
+        """The stream, marked consumed; errors if it was read or closed, or is of the
+        other kind (sync/async)."""
+        if self.is_stream_consumed:
+            raise StreamConsumed()
+        if self.is_closed:
+            raise StreamClosed()
+        stream = self.stream
+        if not isinstance(stream, kind):
+            raise RuntimeError(wrong_kind)
+        self.is_stream_consumed = True
+        self._num_bytes_downloaded = 0
+        return stream
+
+    def _decode_whole(self, raw: bytes) -> bytes:
+        """The whole body as received, counted and decoded (read() and aread())."""
+        self._num_bytes_downloaded = len(raw)
+        decoder = self._content_decoder()
+        if decoder is None:
+            return raw
+        return decoder.decode(raw) + decoder.flush()
 
     def iter_bytes(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
         """Yield the decoded body, in `chunk_size` pieces if given."""
@@ -489,15 +520,7 @@ class Response:
     def iter_raw(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
         """Yield the body as received (not decoded); closes the response at the end."""
         _check_chunk_size(chunk_size)
-        if self.is_stream_consumed:
-            raise StreamConsumed()
-        if self.is_closed:
-            raise StreamClosed()
-        stream = self.stream
-        if not isinstance(stream, SyncByteStream):
-            raise RuntimeError(_SYNC_ON_ASYNC)
-        self.is_stream_consumed = True
-        self._num_bytes_downloaded = 0
+        stream = self._start_reading(SyncByteStream, _SYNC_ON_ASYNC)
         try:
             if chunk_size is None:
                 for raw in stream:
@@ -534,7 +557,14 @@ class Response:
         """Read and decode the whole body (once); return it."""
         content = self._content
         if content is None:
-            content = self._content = b"".join([part async for part in self.aiter_bytes()])
+            stream = self._start_reading(AsyncByteStream, _ASYNC_ON_SYNC)
+            try:
+                content = self._decode_whole(await stream._aread_all())
+            except RequestError as exc:
+                attach_request(exc, self._request)
+                raise
+            self._content = content
+            await self.aclose()
         return content
 
     async def aiter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
@@ -587,15 +617,7 @@ class Response:
     async def aiter_raw(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
         """Yield the body as received (not decoded); closes the response at the end."""
         _check_chunk_size(chunk_size)
-        if self.is_stream_consumed:
-            raise StreamConsumed()
-        if self.is_closed:
-            raise StreamClosed()
-        stream = self.stream
-        if not isinstance(stream, AsyncByteStream):
-            raise RuntimeError(_ASYNC_ON_SYNC)
-        self.is_stream_consumed = True
-        self._num_bytes_downloaded = 0
+        stream = self._start_reading(AsyncByteStream, _ASYNC_ON_SYNC)
         chunker = ByteChunker(chunk_size)
         try:
             async for raw in stream:

@@ -13,6 +13,11 @@ Rules:
   silently sending an empty body.
 - Files are read in `CHUNK_SIZE` pieces, never whole; a file opened in text mode is a
   `TypeError` (its byte length cannot be known up front).
+- `_read_all()` / `_aread_all()` return the rest of a body as one `bytes`. The base
+  classes join what iteration yields; the transport's own response streams override
+  them to collect the body without a generator per layer (`Response.read()` and
+  `aread()`, the common case, use them). Overrides keep iteration's effects: the same
+  errors, the same cleanup.
 """
 
 from __future__ import annotations
@@ -58,6 +63,9 @@ class SyncByteStream:
     def close(self) -> None:
         """Release any resource held by the stream. The default does nothing."""
 
+    def _read_all(self) -> bytes:
+        return b"".join(self)
+
 
 class AsyncByteStream:
     """Base class for asynchronous bodies: subclasses implement `__aiter__`."""
@@ -72,6 +80,9 @@ class AsyncByteStream:
 
     async def aclose(self) -> None:
         """Release any resource held by the stream. The default does nothing."""
+
+    async def _aread_all(self) -> bytes:
+        return b"".join([chunk async for chunk in self])
 
 
 class ByteStream(SyncByteStream, AsyncByteStream):
@@ -89,6 +100,12 @@ class ByteStream(SyncByteStream, AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         if self._content:
             yield self._content
+
+    def _read_all(self) -> bytes:
+        return self._content
+
+    async def _aread_all(self) -> bytes:
+        return self._content
 
     def __repr__(self) -> str:
         return f"<ByteStream [{len(self._content)} bytes]>"

@@ -77,6 +77,9 @@ class _TimedStream(SyncByteStream):
         # The wrapped stream's own iterator: no extra generator to finalise.
         return self._stream.__iter__()
 
+    def _read_all(self) -> bytes:
+        return self._stream._read_all()
+
     def close(self) -> None:
         self._response.elapsed = datetime.timedelta(seconds=perf_counter() - self._start)
         self._stream.close()

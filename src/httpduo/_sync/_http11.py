@@ -24,7 +24,7 @@ from httpduo._models._exceptions import RemoteProtocolError, WriteError, attach_
 from httpduo._models._headers import Headers
 from httpduo._models._requests import Request
 from httpduo._models._responses import Response
-from httpduo._models._streams import SyncByteStream
+from httpduo._models._streams import ByteStream, SyncByteStream
 
 from ._trace import Trace
 
@@ -121,9 +121,15 @@ class HTTP11Connection:
                 f"{type(stream).__name__}: pass bytes, or an iterable of the client's kind."
             )
         encode_body = self._codec.encode_body
-        for chunk in stream:
-            if chunk:
-                self._stream.write(encode_body(chunk), timeout)
+        if isinstance(stream, ByteStream):
+            # In memory (and empty for most requests): no iteration needed.
+            content = stream._read_all()
+            if content:
+                self._stream.write(encode_body(content), timeout)
+        else:
+            for chunk in stream:
+                if chunk:
+                    self._stream.write(encode_body(chunk), timeout)
         end = self._codec.encode_end()
         if end:
             self._stream.write(end, timeout)
@@ -238,11 +244,30 @@ class HTTP11ResponseStream(SyncByteStream):
                         break
                     yield chunk
         except BaseException as exc:
-            # Failed or cancelled mid-body: the connection's framing is lost.
-            attach_request(exc, self._request)
-            self._closed = True
-            connection._close_after_failure(self._request)
+            self._failed(exc)
             raise
+
+    def _read_all(self) -> bytes:
+        # What iterating does, minus a generator: the usual way a body is read.
+        connection = self._connection
+        parts = []
+        try:
+            with Trace("http11.receive_response_body", logger, self._request):
+                while not self._closed:
+                    chunk = connection._receive_body_chunk(self._timeout)
+                    if chunk is None:
+                        break
+                    parts.append(chunk)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _failed(self, exc: BaseException) -> None:
+        # Failed or cancelled mid-body: the connection's framing is lost.
+        attach_request(exc, self._request)
+        self._closed = True
+        self._connection._close_after_failure(self._request)
 
     def close(self) -> None:
         if self._closed:

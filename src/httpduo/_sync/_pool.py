@@ -528,7 +528,7 @@ class PoolResponseStream(SyncByteStream):
 
     def __init__(self, stream: object, pool: ConnectionPool, connection: HTTPConnection) -> None:
         assert isinstance(stream, SyncByteStream)
-        self._stream = stream
+        self._stream: SyncByteStream = stream
         self._pool = pool
         self._connection = connection
         self._closed = False
@@ -537,6 +537,13 @@ class PoolResponseStream(SyncByteStream):
         try:
             for chunk in self._stream:
                 yield chunk
+        except BaseException:
+            self.close()
+            raise
+
+    def _read_all(self) -> bytes:
+        try:
+            return self._stream._read_all()
         except BaseException:
             self.close()
             raise
