@@ -32,7 +32,13 @@ from httpduo._backends.asyncio import (
 from httpduo._backends.base import AsyncNetworkStream
 from httpduo._backends.sync import SyncBackend
 from httpduo._backends.sync import default_backend as sync_default_backend
-from httpduo._models._exceptions import ConnectError, ReadError, WriteError, WriteTimeout
+from httpduo._models._exceptions import (
+    ConnectError,
+    ReadError,
+    ReadTimeout,
+    WriteError,
+    WriteTimeout,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.network]
 
@@ -114,6 +120,40 @@ async def test_a_cancelled_read_leaves_the_stream_usable(echo_server: Any) -> No
         assert await read_exactly(stream, 12) == b"after cancel"
     finally:
         await stream.aclose()
+
+
+async def test_read_timeouts_hold_whatever_the_previous_reads_timeouts(
+    silent_listener: Tuple[str, int],
+) -> None:
+    # One loop timer serves a stream's reads (see the module rules): a short timeout
+    # after a long one must still fire on time, a long one after a short one not early.
+    loop = asyncio.get_running_loop()
+    stream = await AsyncioBackend().connect_tcp(*silent_listener, timeout=5)
+    assert isinstance(stream, AsyncioStream)
+    try:
+        with pytest.raises(ReadTimeout, match="Timed out reading"):
+            await stream.read(100, timeout=0.05)  # arms the timer for its deadline
+        task = asyncio.ensure_future(stream.read(100, timeout=30))
+        await asyncio.sleep(0.2)
+        assert not task.done(), "a 30 s read timed out with a 0.05 s read's timer"
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # The 30 s timer is still armed; a 0.2 s read must not wait for it (wait_for
+        # would raise TimeoutError instead), nor end before its time.
+        started = loop.time()
+        with pytest.raises(ReadTimeout):
+            await asyncio.wait_for(stream.read(100, timeout=0.2), timeout=10)
+        assert loop.time() - started >= 0.19
+        # A longer read right after: the 0.2 s timer fired and must re-arm, not expire it.
+        task = asyncio.ensure_future(stream.read(100, timeout=1.0))
+        await asyncio.sleep(0.4)
+        assert not task.done()
+        with pytest.raises(ReadTimeout):
+            await task
+    finally:
+        await stream.aclose()
+    assert stream._read_timer is None  # closing cancels the armed timer
 
 
 async def test_two_concurrent_reads_are_a_programming_error(echo_server: Any) -> None:

@@ -7,7 +7,12 @@ AsyncioStream and AsyncioBackend, and connects.
 
 Rules:
 - `read()` hands out queued bytes without suspending; only an empty queue waits, on one
-  future per read, timed by a `loop.call_later` handle (see asyncio_sync.py).
+  future per read. Its timeout is kept lazily: a stream arms at most one loop timer, and
+  a read whose deadline is later than the armed timer leaves it be; when the timer
+  fires before the waiting read's deadline it re-arms for that deadline. Keep-alive
+  traffic (one read per response, each with the same timeout) so schedules about one
+  timer per connection per timeout period instead of one per read, and the loop's
+  timer heap holds no pile of cancelled handles.
 - Writing: `transport.write()` takes everything at once; a write awaits only while the
   transport has paused us, until its `resume_writing`.
 - Connecting is Happy Eyeballs (RFC 8305): non-blocking sockets from base.py's helpers,
@@ -113,8 +118,12 @@ class AsyncioStream(AsyncNetworkStream):
         "_peer",
         "_protocol",
         "_raw_socket",
+        "_read_deadline",
+        "_read_timer",
+        "_read_timer_at",
         "_server_addr",
         "_ssl_object",
+        "_timed_waiter",
         "_transport",
     )
 
@@ -134,6 +143,11 @@ class AsyncioStream(AsyncNetworkStream):
         self._ssl_object = transport.get_extra_info("ssl_object")
         self._client_addr = reported_address(transport.get_extra_info("sockname"))
         self._server_addr = reported_address(transport.get_extra_info("peername"))
+        # The waiting read's deadline and future, and the one timer (see the rules).
+        self._read_deadline = 0.0
+        self._timed_waiter: Optional[asyncio.Future[bool]] = None
+        self._read_timer: Optional[asyncio.TimerHandle] = None
+        self._read_timer_at = 0.0
 
     async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
         protocol = self._protocol
@@ -146,14 +160,35 @@ class AsyncioStream(AsyncNetworkStream):
                 if timeout is None:
                     await waiter
                 else:
-                    timer = self._loop.call_later(timeout, expire_waiter, waiter)
+                    deadline = self._loop.time() + timeout
+                    self._read_deadline = deadline
+                    self._timed_waiter = waiter
+                    timer = self._read_timer
+                    if timer is None or self._read_timer_at > deadline:
+                        if timer is not None:
+                            timer.cancel()
+                        self._arm_read_timer(deadline)
                     try:
                         await waiter
                     finally:
-                        timer.cancel()
+                        self._timed_waiter = None
             if not protocol._size:
                 return self._read_nothing(timeout)
         return protocol._take(max_bytes)
+
+    def _arm_read_timer(self, when: float) -> None:
+        self._read_timer_at = when
+        self._read_timer = self._loop.call_at(when, self._read_timer_fired)
+
+    def _read_timer_fired(self) -> None:
+        self._read_timer = None
+        waiter = self._timed_waiter
+        if waiter is None or waiter.done():
+            return  # no read waits now; the next one arms a timer of its own
+        if self._read_deadline > self._read_timer_at:
+            self._arm_read_timer(self._read_deadline)
+        else:
+            waiter.set_result(True)  # timed out: read() reports it
 
     def _read_nothing(self, timeout: Optional[float]) -> bytes:
         """Why a read found no bytes: EOF, an error, or its timeout."""
@@ -228,6 +263,10 @@ class AsyncioStream(AsyncNetworkStream):
         if protocol._closed:
             return False
         protocol._mark_closed()
+        timer = self._read_timer
+        if timer is not None:
+            self._read_timer = None
+            timer.cancel()
         try:
             self._transport.abort()
         except RuntimeError:  # the event loop is already closed: the transport goes with it
