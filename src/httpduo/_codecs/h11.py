@@ -46,7 +46,10 @@ class H11Codec(HTTP11Codec):
         self, method: bytes, target: bytes, headers: Sequence[tuple[bytes, bytes]]
     ) -> bytes:
         try:
-            event = h11.Request(method=method, target=target, headers=list(headers))
+            # `Headers` has validated names and values already (see serialize.py's
+            # rules): `_parsed` skips h11 re-checking each one with a regex, so both
+            # codecs admit the same header bytes. h11 still checks method and target.
+            event = h11.Request(method=method, target=target, headers=list(headers), _parsed=True)
             return self._conn.send(event) or b""
         except h11.LocalProtocolError as exc:
             raise LocalProtocolError(f"Invalid request: {exc}") from exc

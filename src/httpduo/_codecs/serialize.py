@@ -11,9 +11,9 @@ Rules:
   is built with a single `b"".join`.
 - The wire format is h11's, byte for byte (Host first, the Transfer-Encoding value
   lower-cased, identical Content-Length values merged into one), and the requests h11
-  refuses raise `LocalProtocolError` with h11's reason — except header values holding a
-  vertical tab or form feed, which `Headers` admits and h11 refuses: they are not looked
-  at again here.
+  refuses raise `LocalProtocolError` with h11's reason. Header names and values are
+  `Headers`' business alone on both codecs (the h11 codec hands them to h11 as already
+  parsed), so both send the same header bytes.
 - The h11 codec does not use this module: h11 has to see its own `Request` event to run
   its state machine (framing, keep-alive, protocol switches), so serialising here as well
   would only add work.
