@@ -141,6 +141,27 @@ async def test_ipv6(ipv6_server: Any) -> None:
     assert response.content == b"Hello, world!"
 
 
+def _loopback_index() -> int:
+    import socket
+
+    for name in ("lo", "lo0"):
+        try:
+            return socket.if_nametoindex(name)
+        except OSError:
+            continue
+    pytest.skip("no loopback interface named lo or lo0")
+
+
+async def test_ipv6_with_a_zone_id(ipv6_server: Any) -> None:
+    # RFC 6874 writes the zone as "%25<zone>" in a URL; the resolver wants "%<zone>".
+    # (glibc takes a zone on ::1 only as an interface index, not a name.)
+    port = httpduo.URL(ipv6_server.url).port
+    url = f"http://[::1%25{_loopback_index()}]:{port}/"
+    async with httpduo.AsyncHTTPTransport() as transport:
+        response = await send(transport, "GET", url)
+    assert response.content == b"Hello, world!"
+
+
 async def test_unsupported_scheme_and_missing_host() -> None:
     async with httpduo.AsyncHTTPTransport() as transport:
         with pytest.raises(httpduo.UnsupportedProtocol, match="ftp://"):

@@ -157,6 +157,9 @@ class AsyncHTTPConnection:
         the connect retries; subclasses use it to reach a proxy."""
         timeouts = request.extensions.get("timeout") or {}
         timeout = timeouts.get("connect")
+        if ":" in host and "%25" in host:
+            # An IPv6 zone ID is "%25eth0" in a URL (RFC 6874) and "%eth0" to the resolver.
+            host = host.replace("%25", "%", 1)
         attempt = 0
         while True:
             try:
