@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import ssl
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import h2.events
 import pytest
+from h2.errors import ErrorCodes
 
 import httpduo
 from tests.servers.h2_scripted import H2Peer
@@ -218,3 +221,51 @@ async def test_many_cancellations_then_normal_use(h2_server: Any, ca_cert_path: 
             for _ in range(50):
                 group.start_soon(request, "/bytes/1000")
         await assert_consistent(transport, h2_server.url)
+
+
+@pytest.mark.parametrize("when", ["headers", "body", "between_chunks"])
+async def test_given_up_stream_is_reset_at_once(raw_server: Any, when: str) -> None:
+    """A response given up by a cancellation resets its stream right away: the server
+    sees RST_STREAM(CANCEL) before any other request is made (not with the next one),
+    and the connection carries the requests after it."""
+    seen: list[tuple[list[int], int]] = []
+    reset_seen = threading.Event()
+
+    def script(conn: Any) -> None:
+        peer = H2Peer(conn)
+        [first] = peer.wait_for_requests(1)
+        if when != "headers":
+            peer.send_headers(first.stream_id, 200, [(b"content-length", b"100000")])
+            peer.send_data(first.stream_id, b"x" * 1000)  # the rest never comes
+        peer.wait_for(lambda: first.reset or len(peer.requests) > 1)
+        codes = [
+            event.error_code
+            for event in peer.events
+            if isinstance(event, h2.events.StreamReset) and event.stream_id == first.stream_id
+        ]
+        seen.append((codes, len(peer.requests)))
+        reset_seen.set()
+
+        def hello(p: H2Peer, request: Any) -> None:
+            if not request.reset:
+                p.respond(request.stream_id, b"Hello, world!")
+
+        peer.serve(hello)
+
+    fault = raw_server(script)
+    async with h2c_transport() as transport:
+        request = httpduo.Request("GET", fault.url + "/", extensions={"timeout": NO_TIMEOUTS})
+        with anyio.move_on_after(0.3) as scope:
+            response = await transport.handle_async_request(request)
+            try:
+                async for _ in response.aiter_raw():
+                    if when == "between_chunks":
+                        await anyio.sleep(5)
+            finally:
+                await response.aclose()  # in the cancelled scope
+        assert scope.cancelled_caught
+        # Nothing else is sent meanwhile: only the reset itself can reach the server.
+        assert await anyio.to_thread.run_sync(reset_seen.wait, 5.0)
+        assert seen == [([ErrorCodes.CANCEL], 1)]
+        await assert_consistent(transport, fault.url)
+    assert fault.connections == 1

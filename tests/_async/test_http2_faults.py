@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any, Callable, Union
 
@@ -15,7 +16,7 @@ from h2.settings import SettingCodes
 
 import httpduo
 from tests.helpers import arun_concurrently, asleep
-from tests.servers.h2_scripted import H2Peer, H2Request, serve_path
+from tests.servers.h2_scripted import H2Peer, H2Request, answer_path, serve_path
 
 pytestmark = pytest.mark.anyio
 
@@ -340,6 +341,44 @@ async def test_ping_is_answered_while_waiting(raw_server: Any) -> None:
     async with h2c_transport() as transport:
         response = await send(transport, "GET", fault.url + "/", extensions={"timeout": timeouts})
     assert response.content == b"pong"
+
+
+async def test_idle_ping_is_answered_when_the_pool_next_handles_a_request(
+    raw_server: Any,
+) -> None:
+    """No background task: a PING that reaches an idle connection waits until the pool
+    handles a request, any request (here one to another origin), and is answered then,
+    without the idle connection being used for it."""
+    acked = threading.Event()
+    requests_when_acked: list[int] = []
+
+    def script(conn: Any) -> None:
+        peer = H2Peer(conn)
+        [first] = peer.wait_for_requests(1)
+        peer.respond(first.stream_id, b"first")
+        conn.sleep(0.1)  # the client has read the response and idles
+        peer.ping(b"idleping")
+        peer.wait_for(lambda: any(isinstance(e, h2.events.PingAckReceived) for e in peer.events))
+        requests_when_acked.append(len(peer.requests))
+        acked.set()
+        peer.serve(lambda p, r: None if r is first else answer_path(p, r))
+
+    pinging = raw_server(script)
+    other = raw_server(serve_path)
+    async with h2c_transport() as transport:
+        assert (await send(transport, "GET", pinging.url + "/")).content == b"first"
+        await asleep(0.3)  # the PING has arrived and waits in the idle connection's socket
+        assert not acked.is_set()  # nothing reads it while the pool is not used
+        assert (await send(transport, "GET", other.url + "/other")).content == b"/other"
+        for _ in range(500):  # the acknowledgement is on its way: give the server time
+            if acked.is_set():
+                break
+            await asleep(0.01)
+        assert requests_when_acked == [1]
+        # The connection that idled still serves (and still checks itself first).
+        assert (await send(transport, "GET", pinging.url + "/again")).content == b"/again"
+        assert_pool_clean(transport)
+    assert pinging.connections == 1
 
 
 async def test_burst_after_idle_is_not_serialised(raw_server: Any) -> None:

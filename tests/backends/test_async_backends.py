@@ -467,3 +467,33 @@ def test_primitives_can_be_created_outside_an_event_loop(
         return await event.wait(1)
 
     assert anyio.run(use, backend=anyio_backend) is True
+
+
+async def test_shielded_block_is_bounded_by_its_timeout(backend: AsyncNetworkBackend) -> None:
+    reached: List[str] = []
+    started = backend.time()
+    with backend.shielded(0.1):
+        await backend.sleep(10)
+        reached.append("the end of the block")
+    # The bound cut the block short, and the `with` swallowed that cancellation.
+    assert reached == []
+    assert backend.time() - started < 5
+
+
+async def test_shielded_write_goes_out_in_a_cancelled_scope(
+    backend: AsyncNetworkBackend, echo_server: Any
+) -> None:
+    """The cleanup write of a cancelled request (an HTTP/2 RST_STREAM) is not cut by
+    the cancellation that caused it; the cancellation still holds after the block."""
+    stream = await backend.connect_tcp("127.0.0.1", echo_server.port, timeout=5)
+    try:
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            with backend.shielded(5):
+                await stream.write(b"reset", timeout=5)
+            await anyio.lowlevel.checkpoint()
+            pytest.fail("the scope's cancellation was lost")
+        assert scope.cancelled_caught
+        assert await read_exactly(stream, 5) == b"reset"
+    finally:
+        await stream.aclose()

@@ -251,6 +251,10 @@ class AsyncHTTPConnection:
         """HTTP/2: a routed request is done; how many remain (pool lock held)."""
         return self._multiplexed().release_stream(now)
 
+    async def answer_idle(self) -> None:
+        """HTTP/2, idle: answer what the server sent meanwhile (a PING), if it is there."""
+        await self._multiplexed().answer_idle()
+
     def is_available(self) -> bool:
         return self._connection is not None and self._connection.is_available()
 

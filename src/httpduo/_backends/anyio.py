@@ -25,6 +25,7 @@ import socket
 import ssl
 import time
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
 
@@ -324,6 +325,11 @@ class AnyIOBackend(AsyncNetworkBackend):
 
     def create_semaphore(self, value: int) -> AsyncSemaphore:
         return _AnyIOSemaphore(value)
+
+    def shielded(self, timeout: float) -> AbstractContextManager[object]:
+        # Swallows only its own cancellation (the deadline); the caller's is raised again
+        # at its next checkpoint after the block.
+        return anyio.CancelScope(shield=True, deadline=anyio.current_time() + timeout)
 
 
 async def _lookup(host: str, port: int) -> List[ConnectTarget]:

@@ -41,6 +41,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from typing import (
     Any,
     Dict,
@@ -426,6 +427,13 @@ class AsyncioBackend(AsyncNetworkBackend):
 
     def create_semaphore(self, value: int) -> AsyncSemaphore:
         return AsyncioSemaphore(value)
+
+    def shielded(self, timeout: float) -> AbstractContextManager[object]:
+        # A cancellation has landed once already when cleanup runs, and asyncio does not
+        # deliver it again: the block only needs its bound. (AsyncioStream.write suspends
+        # only while the transport's buffer is over its high-water mark; a second
+        # cancellation there leaves the bytes queued whole, yet interrupts the caller.)
+        return Deadline(asyncio.get_running_loop(), timeout)
 
 
 async def _lookup(loop: asyncio.AbstractEventLoop, host: str, port: int) -> List[ConnectTarget]:

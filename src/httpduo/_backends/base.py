@@ -24,6 +24,7 @@ import ssl
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, List, Optional, Tuple, Type, Union
 
@@ -235,6 +236,19 @@ class AsyncNetworkBackend(ABC):
     @abstractmethod
     def create_semaphore(self, value: int) -> AsyncSemaphore: ...
 
+    @abstractmethod
+    def shielded(self, timeout: float) -> AbstractContextManager[object]:
+        """`with backend.shielded(timeout):` runs a short cleanup (a frame that must go
+        out although the request was cancelled) to its end, bounded by `timeout`: when
+        that runs out the block is cancelled, and the `with` swallows that cancellation.
+
+        anyio (asyncio, trio): a shielded cancel scope with that deadline. Native asyncio
+        delivers a cancellation once, so cleanup after it runs anyway and only the bound
+        is added; a further cancellation (another `Task.cancel()`, or an anyio scope
+        around the caller, which cancels again at every suspension) still interrupts the
+        block where it suspends. Keep such blocks free of suspensions where possible.
+        """
+
 
 # ---------------------------------------------------------------------------------------
 # Sync twins
@@ -390,6 +404,11 @@ class NetworkBackend(ABC):
 
     @abstractmethod
     def create_semaphore(self, value: int) -> Semaphore: ...
+
+    @abstractmethod
+    def shielded(self, timeout: float) -> AbstractContextManager[object]:
+        """The twin of the async `shielded()`: a thread has no cancellation to shield
+        from, so a plain context manager (the calls inside keep their own timeouts)."""
 
 
 # ---------------------------------------------------------------------------------------

@@ -7,14 +7,15 @@ Rules:
   is "h2" when the backend was built with `http2=True` (else "http/1.1").
 - "is_readable" reports `stream.readable` (False unless a test sets it), so tests decide
   whether an idle connection looks dropped.
-- Clock, sleep, locks and events are the real backend's (anyio's loaded lazily, so the
-  sync mock never imports anyio).
+- Clock, sleep, locks, events and `shielded()` are the real backend's (anyio's loaded
+  lazily, so the sync mock never imports anyio).
 """
 
 from __future__ import annotations
 
 import ssl
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from typing import Any, List, Optional
 
 from .base import (
@@ -231,6 +232,9 @@ class AsyncMockBackend(AsyncNetworkBackend):
     def create_semaphore(self, value: int) -> AsyncSemaphore:
         return self._real.create_semaphore(value)
 
+    def shielded(self, timeout: float) -> AbstractContextManager[object]:
+        return self._real.shielded(timeout)
+
 
 class MockBackend(NetworkBackend):
     """Hands out `MockStream`s replaying `buffer`; `.streams` lists them in order."""
@@ -280,3 +284,6 @@ class MockBackend(NetworkBackend):
 
     def create_semaphore(self, value: int) -> Semaphore:
         return self._real.create_semaphore(value)
+
+    def shielded(self, timeout: float) -> AbstractContextManager[object]:
+        return self._real.shielded(timeout)

@@ -12,7 +12,9 @@ Rules:
   so threads sharing the sync twin agree.
 - One writer at a time (`_write_lock`). The holder writes everything h2 has queued, in
   h2's order (stream ids and HPACK depend on it), and keeps writing until nothing is
-  left, so bytes queued by anyone meanwhile are never stranded.
+  left, so bytes queued by anyone meanwhile are never stranded. `_writers` counts the
+  tasks writing or waiting to; each stops counting in the same `_state` section that
+  finds nothing left to send, so frames left to them always go out.
 - One reader at a time, and no background task: a request that needs something from
   the server (headers, body data, flow-control window, the server's SETTINGS) either
   becomes the reader — reads for everyone, feeds h2, files each event with the stream
@@ -33,6 +35,12 @@ Rules:
 - A connection reused after idling first reads whatever arrived meanwhile (data for
   streams reset earlier, PING, GOAWAY, EOF) until its socket has nothing more, so a
   server that went away is noticed before a request is sent on it.
+- A server's PING is answered by whoever reads: at once while any request waits for
+  something on the connection. An idle one has no reader (there is no background
+  task): it answers when the pool next handles a request, for any origin (`answer_idle`,
+  called by the pool's sweep at most once per second), or when it is reused, whichever
+  comes first. A program that sends no requests answers nothing; a server that gives
+  up on the connection for it is noticed before the next request is sent on it.
 - GOAWAY: no new streams; streams above its last_stream_id fail with
   `ConnectionNotAvailable` (the server did not process them; the pool retries them on
   another connection), as do streams refused with REFUSED_STREAM; the others finish.
@@ -41,8 +49,12 @@ Rules:
   A connection-level failure fails only the streams still waiting for something,
   with an error naming the cause (GOAWAY error code, disconnect, protocol error).
 - Cancellation: reads are safe to interrupt. A write cut short would corrupt the
-  framing, so it fails the connection (every stream) and closes it. Cleanup after a
-  cancellation queues RST_STREAM without writing; the next writer or reader sends it.
+  framing, so it fails the connection (every stream) and closes it. A response given
+  up (closed early, failed, or its request cancelled) resets its stream at once
+  (`_send_cleanup`): the RST_STREAM goes out with the frames of a task that is writing
+  or waiting to; else the closing task writes it itself, shielded from cancellation by
+  `backend.shielded()` and bounded by CLEANUP_TIMEOUT, never waiting for anyone. The
+  server stops sending at once, and the connection carries on.
 """
 
 from __future__ import annotations
@@ -76,6 +88,10 @@ __all__ = ["HTTP2Connection", "ConnectionNotAvailable", "load_h2"]
 logger = logging.getLogger("httpduo.http2")
 
 READ_SIZE: Final = 64 * 1024
+# The most a closing response spends sending its RST_STREAM (less if its write timeout is).
+CLEANUP_TIMEOUT: Final = 1.0
+# The most `answer_idle()` spends reading (the rest of a frame that is partly there).
+IDLE_ANSWER_TIMEOUT: Final = 0.25
 
 
 class HTTP2Connection:
@@ -94,6 +110,9 @@ class HTTP2Connection:
         self._keepalive_expiry = keepalive_expiry
         self._state = Mutex()
         self._write_lock = backend.create_lock()
+        # Tasks writing or waiting to (under `_state`): each sends what is queued before
+        # it stops, so cleanup can leave its frames to them.
+        self._writers = 0
         self._closed = False
         self._reserved = 0
         # Set when the last stream is released: the next request first drains the socket.
@@ -149,7 +168,7 @@ class HTTP2Connection:
                 self._receive_head(stream, read_timeout)
                 trace.return_value = (b"HTTP/2", stream.status, b"")
         except BaseException as exc:
-            self._close_stream(stream, exc)
+            self._close_stream(stream)
             if isinstance(exc, ConnectionNotAvailable):
                 if stream.body_started and not isinstance(request.stream, ByteStream):
                     # Not processed, yet not sendable again: the body cannot be replayed.
@@ -187,6 +206,34 @@ class HTTP2Connection:
             return True
 
         self._wait_until(drained, None, timeout, ReadTimeout)
+
+    def answer_idle(self) -> None:
+        """While idle, read and answer what the server sent meanwhile (PING, SETTINGS),
+        if anything is there now: a server checking on an idle connection hears back
+        without a background task. The pool calls it when it handles a request (see its
+        sweep). Does not wait for the network: when the socket has nothing, or another
+        task reads, it returns at once. Never raises a network error (a failure only
+        fails the connection, which the pool then drops), and leaves the check that the
+        request reusing the connection makes (`_check_after_idle`) to that request."""
+        h2 = self._h2
+        stream = self._stream
+        with self._state:
+            if self._reserved or h2.reading or not self.is_available():
+                return
+        if not stream.get_extra_info("is_readable"):
+            return
+
+        def answered(reader: bool) -> bool:
+            if h2.error is not None or h2.goaway is not None:
+                return True
+            if h2.reading and not reader:
+                return True  # another task reads, and answers as it does
+            return not stream.get_extra_info("is_readable")
+
+        try:
+            self._wait_until(answered, None, IDLE_ANSWER_TIMEOUT, ReadTimeout)
+        except RequestError:
+            pass
 
     def _send_body(self, stream: H2Stream, request: Request, timeout: Optional[float]) -> None:
         """Send the body as DATA frames within the flow-control window, then END_STREAM."""
@@ -265,20 +312,17 @@ class HTTP2Connection:
             self._flush(timeout)
         return data
 
-    def _close_stream(self, stream: H2Stream, exc: Optional[BaseException]) -> None:
+    def _close_stream(self, stream: H2Stream) -> None:
         """The response is done with (read, closed early, failed or cancelled).
 
         A stream the server has not finished is reset (RST_STREAM CANCEL), and the window
-        its unread data took is handed back. After a cancellation (anything that is not
-        an Exception) nothing is written here: the next flush sends the frames.
+        its unread data took is handed back, at once (`_send_cleanup`): also when this
+        runs because the request was cancelled. Whatever else is queued goes with them
+        (say, frames a writer cancelled at its checkpoint had been left to send).
         """
         with self._state:
-            pending = self._h2.close_stream(stream)
-        if pending and (exc is None or isinstance(exc, Exception)):
-            try:
-                self._flush(stream.write_timeout)
-            except RequestError:
-                pass  # the connection is failed and closed; this response is done anyway
+            self._h2.close_stream(stream)
+        self._send_cleanup(stream.write_timeout)
 
     # ---- reading: one reader for everyone -------------------------------------------
 
@@ -359,34 +403,77 @@ class HTTP2Connection:
         with self._state:
             if h2.error is not None or not h2.collect():
                 return
-        with self._write_lock:
-            while True:
+            self._writers += 1
+        try:
+            with self._write_lock:
+                self._write_queued(timeout, checkpoint=True)
+        except BaseException:
+            with self._state:
+                self._writers -= 1
+            raise
+
+    def _send_cleanup(self, write_timeout: Optional[float]) -> None:
+        """Send what closing a stream queued, now, even in a task being cancelled.
+
+        Nothing here waits for anyone: if a task writes, or waits to, the frames go out
+        with its own. Otherwise they are written shielded from cancellation (the one that
+        brought us here, or an sync scope's next one) within CLEANUP_TIMEOUT, or the
+        write timeout if shorter. A failed write fails and closes the connection, as
+        ever; the response being closed does not hear of it.
+        """
+        h2 = self._h2
+        with self._state:
+            if self._writers or h2.error is not None or not h2.collect():
+                return
+            self._writers += 1
+        timeout = CLEANUP_TIMEOUT
+        if write_timeout is not None and write_timeout < timeout:
+            timeout = write_timeout
+        try:
+            with self._backend.shielded(timeout):
+                try:
+                    with self._write_lock:  # free: nobody else writes or waits to
+                        self._write_queued(timeout, checkpoint=False)
+                except BaseException:
+                    with self._state:
+                        self._writers -= 1
+                    raise  # the shield swallows its own deadline's cancellation
+        except RequestError:
+            pass  # the connection is failed and closed; this response is done anyway
+
+    def _write_queued(self, timeout: Optional[float], *, checkpoint: bool) -> None:
+        """As the writer (counted in `_writers`, holding the write lock): write what is
+        queued until nothing is. The writer stops being counted in the same `_state`
+        section that finds the outbox empty, so frames left to it are never stranded."""
+        h2 = self._h2
+        while True:
+            if checkpoint:
                 # A cancellation due for this task lands here, before any byte leaves
                 # the queue, rather than in the write.
                 self._backend.sleep(0)
+            with self._state:
+                if h2.error is not None:
+                    # Failed meanwhile: what is queued can no longer be sent, and each
+                    # stream reports the failure where it waits.
+                    h2.outbox.clear()
+                if h2.error is not None or not h2.collect():
+                    self._writers -= 1
+                    return
+                data = h2.take_outbox()
+            try:
+                self._stream.write(data, timeout)
+            except BaseException as exc:
                 with self._state:
-                    if h2.error is not None:
-                        # Failed meanwhile: what is queued can no longer be sent, and
-                        # each stream reports the failure where it waits.
-                        h2.outbox.clear()
-                        return
-                    if not h2.collect():
-                        return
-                    data = h2.take_outbox()
-                try:
-                    self._stream.write(data, timeout)
-                except BaseException as exc:
-                    with self._state:
-                        if isinstance(exc, (WriteError, WriteTimeout)):
-                            h2.fail(WriteError, f"HTTP/2 connection broken: {exc}", broken=True)
-                        else:
-                            h2.fail(
-                                WriteError,
-                                "HTTP/2 connection closed: a write on it was interrupted",
-                                broken=True,
-                            )
-                    self._stream.close()
-                    raise
+                    if isinstance(exc, (WriteError, WriteTimeout)):
+                        h2.fail(WriteError, f"HTTP/2 connection broken: {exc}", broken=True)
+                    else:
+                        h2.fail(
+                            WriteError,
+                            "HTTP/2 connection closed: a write on it was interrupted",
+                            broken=True,
+                        )
+                self._stream.close()
+                raise
 
     # ---- what the pool asks --------------------------------------------------------
 
@@ -487,7 +574,7 @@ class HTTP2ResponseStream(SyncByteStream):
                 exc._request = self._request
             if not self._closed:
                 self._closed = True
-                connection._close_stream(self._stream, exc)
+                connection._close_stream(self._stream)
             raise
 
     def close(self) -> None:
@@ -495,7 +582,7 @@ class HTTP2ResponseStream(SyncByteStream):
             return
         self._closed = True
         with Trace("http2.response_closed", logger, self._request):
-            self._connection._close_stream(self._stream, None)
+            self._connection._close_stream(self._stream)
 
     def get_extra_info(self, name: str) -> Any:
         return self._connection._stream.get_extra_info(name)

@@ -11,6 +11,8 @@ Rules:
   server's MAX_CONCURRENT_STREAMS is reached, and idles (keep-alive expiry counting)
   once its last stream is released. They are indexed by origin too, oldest first, so a
   burst fills one connection before a second is opened.
+- Handling a request, the pool first lets its idle HTTP/2 connections answer what their
+  server sent meanwhile (a PING), at most once per IDLE_SWEEP_INTERVAL: no background task.
 - While a connection that may turn out HTTP/2 is being opened for an origin, further
   requests for that origin wait for it instead of opening their own; once it is known
   to be HTTP/1.1 they (and later requests to that origin) proceed as usual.
@@ -64,6 +66,8 @@ DEFAULT_PORTS: Final = {b"http": 80, b"https": 443, b"ws": 80, b"wss": 443}
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 # How many times one request may be routed again after ConnectionNotAvailable.
 MAX_REROUTES: Final = 8
+# Idle HTTP/2 connections answer what came meanwhile (a PING) at most this often.
+IDLE_SWEEP_INTERVAL: Final = 1.0
 
 
 class _Waiter:
@@ -131,6 +135,7 @@ class ConnectionPool(BaseTransport):
         self._http11_origins: set[Origin] = set()
         self._waiters: deque[_Waiter] = deque()
         self._closed = False
+        self._next_sweep = 0.0
 
     # ---- introspection -------------------------------------------------------------
 
@@ -156,6 +161,13 @@ class ConnectionPool(BaseTransport):
         origin = self._route(request.url)
         timeouts = request.extensions.get("timeout") or {}
         backend = self._get_backend()
+
+        if self._multiplexed and backend.time() >= self._next_sweep:
+            with self._lock:
+                self._next_sweep = backend.time() + IDLE_SWEEP_INTERVAL
+                idle = [c for c in self._idle_order if c.is_multiplexed]
+            for connection in idle:
+                connection.answer_idle()
 
         retried = False
         reroutes = 0
