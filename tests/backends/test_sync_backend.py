@@ -154,6 +154,35 @@ def test_unresolvable_host_is_a_connect_error(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     with pytest.raises(ConnectError, match=r"Failed to resolve 'nowhere\.invalid'"):
         SyncBackend().connect_tcp("nowhere.invalid", 80)
+    # With a timeout the lookup runs in a thread; its failure reads the same.
+    with pytest.raises(ConnectError, match=r"Failed to resolve 'nowhere\.invalid'"):
+        SyncBackend().connect_tcp("nowhere.invalid", 80, timeout=5)
+    with pytest.raises(ConnectError, match=r"Failed to resolve 'nowhere\.invalid'"):
+        SyncBackend().resolve("nowhere.invalid", 80, timeout=5)
+
+
+def test_a_hanging_resolver_is_bounded_by_the_connect_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    release = threading.Event()
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: str, port: int, *args: Any) -> Any:
+        if len(args) > 3 and args[3] & socket.AI_NUMERICHOST:
+            return real_getaddrinfo(host, port, *args)  # "is it an IP?" needs no resolver
+        release.wait(30)  # a resolver that does not answer (until the test ends)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    try:
+        started = time.monotonic()
+        with pytest.raises(ConnectTimeout, match=r"Timed out resolving 'hangs\.invalid'"):
+            SyncBackend().connect_tcp("hangs.invalid", 80, timeout=0.2)
+        with pytest.raises(ConnectTimeout, match=r"Timed out resolving 'hangs\.invalid'"):
+            SyncBackend().resolve("hangs.invalid", 80, timeout=0.2)
+        assert time.monotonic() - started < 20  # not the resolver's 30 s
+    finally:
+        release.set()
 
 
 def test_socket_options_and_local_address(echo_server: Any) -> None:
