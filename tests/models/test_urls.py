@@ -910,3 +910,20 @@ def test_normalised_form_is_stable(prefix: str, pieces: list[str]) -> None:
     assert again.query == url.query
     assert again.fragment == url.fragment
     str(url).encode("ascii")  # the normalised form is always ASCII
+
+
+def test_repeated_url_strings_parse_alike_and_errors_repeat() -> None:
+    # Short URL strings are memoised: the same string must keep giving the same
+    # components (and fresh URL objects), and a bad one must fail every time.
+    text = "https://Example.COM:443/a/../b?q=1#f"
+    first, second = URL(text), URL(text)
+    assert first is not second
+    assert first == second
+    assert str(second) == "https://example.com/b?q=1#f"
+    assert str(first.copy_with(path="/other")) == "https://example.com/other?q=1#f"
+    assert str(URL(text)) == "https://example.com/b?q=1#f"  # the copy changed nothing
+    for _ in range(2):
+        with pytest.raises(InvalidURL):
+            URL("http://exa mple.com/")
+    long_path = "/" + "x" * 2000  # past the memo's length limit: parsed each time
+    assert URL("http://example.com" + long_path).path == long_path

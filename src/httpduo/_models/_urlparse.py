@@ -13,6 +13,8 @@ Rules:
 - Percent-encode sets follow httpx 0.28 (WHATWG-style): spaces become %20 everywhere.
 - Dot segments are removed from the path of URLs with a scheme or an authority.
 - Anything that cannot be made valid raises `InvalidURL` naming the offending part.
+- Results are memoised per string (short strings, a bounded LRU), as are IDNA
+  conversions: the components are an immutable tuple, so sharing them is safe.
 """
 
 from __future__ import annotations
@@ -292,8 +294,24 @@ def remove_dot_segments(path: str) -> str:
     return "".join(output)
 
 
+# Programs request the same URLs again and again: results for strings up to this long
+# are memoised (a bounded cache: at most 512 strings of 512 characters each).
+_MEMO_URL_LENGTH = 512
+
+
 def parse_url(url: str) -> Components:
     """Split, validate and normalise an absolute or relative URL string."""
+    if len(url) <= _MEMO_URL_LENGTH:
+        return _parse_short_url(url)
+    return _parse_url(url)
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_short_url(url: str) -> Components:
+    return _parse_url(url)
+
+
+def _parse_url(url: str) -> Components:
     if len(url) > MAX_URL_LENGTH:
         raise InvalidURL("URL too long")
     match = _URL_RE.fullmatch(url)
