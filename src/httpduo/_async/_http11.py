@@ -260,7 +260,7 @@ class HTTP11ResponseStream(AsyncByteStream):
         except BaseException as exc:
             await self._failed(exc)
             raise
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        return b"".join(parts)
 
     async def _failed(self, exc: BaseException) -> None:
         # Failed or cancelled mid-body: the connection's framing is lost.

@@ -104,9 +104,7 @@ class StreamProtocol(asyncio.BufferedProtocol):
         return view
 
     def buffer_updated(self, nbytes: int) -> None:
-        self._received(_per_thread.view[:nbytes].tobytes())
-
-    def _received(self, data: bytes) -> None:
+        data = _per_thread.view[:nbytes].tobytes()
         self._chunks.append(data)
         self._size += len(data)
         waiter = self._read_waiter

@@ -261,7 +261,7 @@ class HTTP11ResponseStream(SyncByteStream):
         except BaseException as exc:
             self._failed(exc)
             raise
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        return b"".join(parts)
 
     def _failed(self, exc: BaseException) -> None:
         # Failed or cancelled mid-body: the connection's framing is lost.
