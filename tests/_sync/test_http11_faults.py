@@ -4,6 +4,7 @@ and the pool stays consistent (no leaked connection, next request works)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any, Callable
 
@@ -242,6 +243,39 @@ def test_server_closing_idle_keepalive_connection(raw_server: Any) -> None:
         # The pool notices the dead socket before using it: no error reaches the user.
         response = send(transport, "GET", fault.url + "/")
         assert response.content == b"hello"
+    assert fault.connections == 2
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_idle_close_the_event_loop_has_not_seen(
+    raw_server: Any, method: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server closes an idle connection while the client is busy: the EOF waits in
+    the kernel, unseen by the event loop. A GET may learn of it by sending, and is then
+    resent on a new connection; a POST, which could not be, asks the socket first.
+    Either way the user sees no error."""
+
+    def script(conn: Any) -> None:
+        conn.recv_request_head()
+        conn.send(OK)
+        conn.sleep(0.05)
+        conn.close()
+
+    fault = raw_server(script)
+    with httpduo.HTTPTransport() as transport:
+        send(transport, "GET", fault.url + "/")
+        (connection,) = transport.pool.connections
+        # Whether the backend tracks received EOFs itself (the native asyncio one does).
+        assert connection._connection is not None
+        tracks = connection._connection._stream.get_extra_info("readable_seen") is not None
+        # The server closes meanwhile; the event loop does not run, so cannot see it.
+        sleep(0.3)  # blocking: the event loop must not run
+        content = b"data" if method == "POST" else None
+        with caplog.at_level(logging.DEBUG, logger="httpduo.pool"):
+            response = send(transport, method, fault.url + "/", content=content)
+        assert response.content == b"hello"
+    retried = "retrying" in caplog.text
+    assert retried == (tracks and method == "GET")
     assert fault.connections == 2
 
 

@@ -24,6 +24,9 @@ Rules:
 - A request that fails on a reused keep-alive HTTP/1.1 connection before any response
   byte arrived is retried once on a fresh connection when its method is idempotent and
   its body can be sent again: the server most likely closed the idle connection.
+  Such a request takes a reused connection on what the event loop already knows of it
+  (an EOF it has seen); only a request that cannot be resent pays for asking the
+  socket (a zero-timeout poll) each time it reuses one.
 - A connection that could not take a request (HTTP/2 GOAWAY, a refused stream, no
   stream left) raises `ConnectionNotAvailable`; the request is routed again, a bounded
   number of times, and that exception never reaches the caller. One that went away
@@ -171,7 +174,10 @@ class AsyncConnectionPool(AsyncBaseTransport):
         retried = False
         reroutes = 0
         while True:
-            connection = await self._acquire(origin, timeouts.get("pool"), backend)
+            # A request that would be resent if its reused connection turns out closed
+            # does not need the socket asked first (see `_should_retry`).
+            probe = retried or not self._may_resend(request)
+            connection = await self._acquire(origin, timeouts.get("pool"), backend, probe)
             try:
                 if not connection.connected:
                     await connection.connect(request)
@@ -251,7 +257,11 @@ class AsyncConnectionPool(AsyncBaseTransport):
         )
 
     async def _acquire(
-        self, origin: Origin, timeout: Optional[float], backend: AsyncNetworkBackend
+        self,
+        origin: Origin,
+        timeout: Optional[float],
+        backend: AsyncNetworkBackend,
+        probe: bool = True,
     ) -> AsyncHTTPConnection:
         deadline = None if timeout is None else backend.time() + timeout
         while True:
@@ -273,7 +283,7 @@ class AsyncConnectionPool(AsyncBaseTransport):
             if (
                 not connection.is_multiplexed
                 and connection.is_idle()
-                and connection.has_expired(backend.time())
+                and connection.has_expired(backend.time(), probe)
             ):
                 with self._lock:
                     self._forget(connection)

@@ -341,6 +341,9 @@ class AsyncioStream(AsyncNetworkStream):
             if protocol._size or protocol._ended:
                 return True
             return is_socket_readable(self._raw_socket)
+        if name == "readable_seen":
+            protocol = self._protocol
+            return bool(protocol._size or protocol._ended)
         if name == "ssl_object":
             return self._ssl_object
         if name == "server_addr":

@@ -157,8 +157,8 @@ class _TLSOverStream(AsyncNetworkStream):
     def get_extra_info(self, name: str) -> Any:
         if name == "ssl_object":
             return self._ssl
-        if name == "is_readable":
+        if name in ("is_readable", "readable_seen"):
             if self._ssl.pending() or self._incoming.pending:
                 return True
-            return bool(self._outer.get_extra_info(name))
+            return self._outer.get_extra_info(name)
         return self._outer.get_extra_info(name)

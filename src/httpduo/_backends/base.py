@@ -118,10 +118,13 @@ class AsyncNetworkStream(ABC):
 
     @abstractmethod
     def get_extra_info(self, name: str) -> Any:
-        """One of "ssl_object", "client_addr", "server_addr", "socket", "is_readable".
+        """One of "ssl_object", "client_addr", "server_addr", "socket", "is_readable",
+        "readable_seen".
 
         "is_readable" is True when data or EOF is waiting right now: on an idle
         kept-alive connection that means the server closed it (or broke the protocol).
+        "readable_seen" is the same question answered from what the backend already
+        received, without a system call: None where only the socket can tell.
         Unknown names give None.
         """
 
@@ -287,10 +290,13 @@ class NetworkStream(ABC):
 
     @abstractmethod
     def get_extra_info(self, name: str) -> Any:
-        """One of "ssl_object", "client_addr", "server_addr", "socket", "is_readable".
+        """One of "ssl_object", "client_addr", "server_addr", "socket", "is_readable",
+        "readable_seen".
 
         "is_readable" is True when data or EOF is waiting right now: on an idle
         kept-alive connection that means the server closed it (or broke the protocol).
+        "readable_seen" is the same question answered from what the backend already
+        received, without a system call: None where only the socket can tell.
         Unknown names give None.
         """
 

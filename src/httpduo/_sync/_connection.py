@@ -266,10 +266,10 @@ class HTTPConnection:
     def keepalive_expired(self, now: float) -> bool:
         return self._connection is not None and self._connection.keepalive_expired(now)
 
-    def has_expired(self, now: float) -> bool:
+    def has_expired(self, now: float, probe: bool = True) -> bool:
         if self._connection is None:
             return self._connect_failed
-        return self._connection.has_expired(now)
+        return self._connection.has_expired(now, probe)
 
     def info(self) -> str:
         if self._connection is None:

@@ -195,11 +195,14 @@ class HTTP11Connection:
         """Idle for longer than the keep-alive expiry (a clock check, no syscall)."""
         return self._state == _IDLE and self._expire_at is not None and now >= self._expire_at
 
-    def has_expired(self, now: float) -> bool:
+    def has_expired(self, now: float, probe: bool = True) -> bool:
         """Idle past the keep-alive expiry, or dropped by the server while idle.
 
         A readable idle socket means the server closed it (EOF) or broke the protocol
-        by talking out of turn; either way it must not carry another request.
+        by talking out of turn; either way it must not carry another request. With
+        `probe=False` what the backend already knows is enough when it knows something
+        (an event loop that has seen the EOF), saving a system call: for requests the
+        pool may resend if the server closed the connection a moment ago.
         """
         if self._state == _CLOSED:
             return True
@@ -207,6 +210,10 @@ class HTTP11Connection:
             return False
         if self._expire_at is not None and now >= self._expire_at:
             return True
+        if not probe:
+            seen = self._stream.get_extra_info("readable_seen")
+            if seen is not None:
+                return bool(seen)
         return bool(self._stream.get_extra_info("is_readable"))
 
     def info(self) -> str:

@@ -512,9 +512,10 @@ class HTTP2Connection:
         """Idle for longer than the keep-alive expiry (a clock check, no syscall)."""
         return self._reserved == 0 and self._expire_at is not None and now >= self._expire_at
 
-    def has_expired(self, now: float) -> bool:
-        """Unusable, or idle past the keep-alive expiry (no syscall: what arrived while
-        idle is read by the next request, see `_check_after_idle`)."""
+    def has_expired(self, now: float, probe: bool = True) -> bool:
+        """Unusable, or idle past the keep-alive expiry (never a syscall, whatever
+        `probe` says: what arrived while idle is read by the next request, see
+        `_check_after_idle`)."""
         return not self.is_available() or self.keepalive_expired(now)
 
     def _state_name(self) -> str:
