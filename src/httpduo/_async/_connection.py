@@ -30,7 +30,7 @@ from httpduo._models._responses import Response
 
 from ._http2 import AsyncHTTP2Connection, ConnectionNotAvailable
 from ._http11 import AsyncHTTP11Connection
-from ._trace import AsyncTrace
+from ._trace import trace_step
 
 __all__ = ["AsyncHTTPConnection", "ConnectionNotAvailable", "Origin"]
 
@@ -126,7 +126,7 @@ class AsyncHTTPConnection:
                 connection = AsyncHTTP2Connection(
                     stream, self._backend, keepalive_expiry=self._keepalive_expiry
                 )
-                async with AsyncTrace("http2.send_connection_init", logger, request):
+                async with trace_step("http2.send_connection_init", logger, request):
                     await connection.start(timeouts.get("connect"))
             except BaseException:
                 await stream.aclose()
@@ -170,7 +170,7 @@ class AsyncHTTPConnection:
                         "local_address": self._local_address,
                         "timeout": timeout,
                     }
-                    async with AsyncTrace(
+                    async with trace_step(
                         "connection.connect_tcp", logger, request, info
                     ) as trace:
                         stream = await self._backend.connect_tcp(
@@ -183,7 +183,7 @@ class AsyncHTTPConnection:
                         trace.return_value = stream
                 else:
                     info = {"path": self._uds, "timeout": timeout}
-                    async with AsyncTrace(
+                    async with trace_step(
                         "connection.connect_unix_socket", logger, request, info
                     ) as trace:
                         stream = await self._backend.connect_unix_socket(
@@ -196,7 +196,7 @@ class AsyncHTTPConnection:
                     raise
                 delay = 0.0 if attempt == 0 else min(0.5 * 2 ** (attempt - 1), MAX_BACKOFF)
                 attempt += 1
-                async with AsyncTrace("connection.retry", logger, request, {"delay": delay}):
+                async with trace_step("connection.retry", logger, request, {"delay": delay}):
                     await self._backend.sleep(delay)
 
     async def _start_tls(
@@ -212,7 +212,7 @@ class AsyncHTTPConnection:
         timeout = timeouts.get("connect")
         info = {"ssl_context": ssl_context, "server_hostname": server_hostname, "timeout": timeout}
         try:
-            async with AsyncTrace("connection.start_tls", logger, request, info) as trace:
+            async with trace_step("connection.start_tls", logger, request, info) as trace:
                 stream = await stream.start_tls(
                     ssl_context, server_hostname=server_hostname, timeout=timeout
                 )

@@ -25,7 +25,7 @@ from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 from httpduo._models._streams import AsyncByteStream, ByteStream
 
-from ._trace import AsyncTrace
+from ._trace import trace_step
 
 __all__ = ["AsyncHTTP11Connection"]
 
@@ -76,15 +76,15 @@ class AsyncHTTP11Connection:
         write_timeout = timeouts.get("write")
         read_timeout = timeouts.get("read")
         try:
-            async with AsyncTrace("http11.send_request_headers", logger, request):
+            async with trace_step("http11.send_request_headers", logger, request):
                 await self._send_request_head(request, write_timeout)
             write_error: Optional[WriteError] = None
-            async with AsyncTrace("http11.send_request_body", logger, request):
+            async with trace_step("http11.send_request_body", logger, request):
                 try:
                     await self._send_request_body(request, write_timeout)
                 except WriteError as exc:
                     write_error = exc
-            async with AsyncTrace("http11.receive_response_headers", logger, request) as trace:
+            async with trace_step("http11.receive_response_headers", logger, request) as trace:
                 try:
                     head = await self._receive_response_head(read_timeout)
                 except Exception:
@@ -175,7 +175,7 @@ class AsyncHTTP11Connection:
             await self.aclose()
 
     async def _close_after_failure(self, request: Request) -> None:
-        async with AsyncTrace("http11.response_closed", logger, request):
+        async with trace_step("http11.response_closed", logger, request):
             await self.aclose()
 
     # ---- what the pool asks --------------------------------------------------------
@@ -243,7 +243,7 @@ class HTTP11ResponseStream(AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         connection = self._connection
         try:
-            async with AsyncTrace("http11.receive_response_body", logger, self._request):
+            async with trace_step("http11.receive_response_body", logger, self._request):
                 while not self._closed:
                     chunk = await connection._receive_body_chunk(self._timeout)
                     if chunk is None:
@@ -258,7 +258,7 @@ class HTTP11ResponseStream(AsyncByteStream):
         connection = self._connection
         parts = []
         try:
-            async with AsyncTrace("http11.receive_response_body", logger, self._request):
+            async with trace_step("http11.receive_response_body", logger, self._request):
                 while not self._closed:
                     chunk = await connection._receive_body_chunk(self._timeout)
                     if chunk is None:
@@ -279,7 +279,7 @@ class HTTP11ResponseStream(AsyncByteStream):
         if self._closed:
             return
         self._closed = True
-        async with AsyncTrace("http11.response_closed", logger, self._request):
+        async with trace_step("http11.response_closed", logger, self._request):
             await self._connection._response_closed()
 
     def get_extra_info(self, name: str) -> Any:

@@ -80,7 +80,7 @@ from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 from httpduo._models._streams import AsyncByteStream, ByteStream
 
-from ._trace import AsyncTrace
+from ._trace import trace_step
 
 __all__ = ["AsyncHTTP2Connection", "ConnectionNotAvailable", "load_h2"]
 
@@ -158,12 +158,12 @@ class AsyncHTTP2Connection:
             stream = self._h2.open_stream(headers, has_body, write_timeout)
         info = {"stream_id": stream.id}
         try:
-            async with AsyncTrace("http2.send_request_headers", logger, request, info):
+            async with trace_step("http2.send_request_headers", logger, request, info):
                 await self._flush(write_timeout)
             if has_body:
-                async with AsyncTrace("http2.send_request_body", logger, request, info):
+                async with trace_step("http2.send_request_body", logger, request, info):
                     await self._send_body(stream, request, write_timeout)
-            async with AsyncTrace(
+            async with trace_step(
                 "http2.receive_response_headers", logger, request, info
             ) as trace:
                 await self._receive_head(stream, read_timeout)
@@ -568,7 +568,7 @@ class HTTP2ResponseStream(AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         connection = self._connection
         try:
-            async with AsyncTrace("http2.receive_response_body", logger, self._request):
+            async with trace_step("http2.receive_response_body", logger, self._request):
                 while not self._closed:
                     chunk = await connection._receive_chunk(self._stream, self._timeout)
                     if chunk is None:
@@ -587,7 +587,7 @@ class HTTP2ResponseStream(AsyncByteStream):
         if self._closed:
             return
         self._closed = True
-        async with AsyncTrace("http2.response_closed", logger, self._request):
+        async with trace_step("http2.response_closed", logger, self._request):
             await self._connection._close_stream(self._stream)
 
     def get_extra_info(self, name: str) -> Any:

@@ -51,7 +51,7 @@ from ._http2 import AsyncHTTP2Connection
 from ._http11 import AsyncHTTP11Connection
 from ._pool import AsyncConnectionPool
 from ._socks import SOCKS_SCHEMES, open_socks_tunnel
-from ._trace import AsyncTrace
+from ._trace import trace_step
 
 __all__ = [
     "AsyncForwardConnection",
@@ -260,7 +260,7 @@ class AsyncTunnelConnection(AsyncHTTPConnection):
         timeout = timeouts.get("connect")
         authority = _authority(self.origin)
         info = {"proxy": str(self._proxy.url), "authority": authority.decode("ascii")}
-        async with AsyncTrace("proxy.connect_tunnel", logger, request, info) as trace:
+        async with trace_step("proxy.connect_tunnel", logger, request, info) as trace:
             deadline = None if timeout is None else self._backend.time() + timeout
             data = connect_request(authority, self._proxy.request_headers.raw)
             reader = ConnectReplyReader()
@@ -330,7 +330,7 @@ class AsyncSocksConnection(AsyncTunnelConnection):
         timeouts = request.extensions.get("timeout") or {}
         _, host, port = self.origin
         info = {"proxy": str(self._proxy.url), "host": host.decode("ascii"), "port": port}
-        async with AsyncTrace("proxy.socks_handshake", logger, request, info):
+        async with trace_step("proxy.socks_handshake", logger, request, info):
             await open_socks_tunnel(
                 stream,
                 self._backend,

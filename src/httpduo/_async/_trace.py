@@ -1,10 +1,11 @@
 """Tracing and debug logging: one mechanism for both.
 
 A step of the transport (`connection.connect_tcp`, `http11.send_request_headers`, ...)
-runs inside `AsyncTrace(name, logger, request)`. It emits `<name>.started`, then
+runs inside `trace_step(name, logger, request)`. It emits `<name>.started`, then
 `<name>.complete` or `<name>.failed` to the request's `trace` extension callback and, at
-DEBUG level, to the given `httpduo.*` logger. When neither listens, a step costs two
-attribute checks.
+DEBUG level, to the given `httpduo.*` logger. When neither listens, the step gets one
+shared do-nothing context manager: a request passes through several steps, so the
+unobserved case must cost next to nothing.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 import inspect
 import logging
 from types import TracebackType
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from httpduo._models._requests import Request
 
-__all__ = ["AsyncTrace"]
+__all__ = ["AsyncTrace", "trace_step"]
 
 
 class AsyncTrace:
@@ -69,3 +70,45 @@ class AsyncTrace:
                 await self._emit("complete", info)
             else:
                 await self._emit("failed", {"exception": exc_value})
+
+
+class _NoTrace:
+    """The step nobody listens to: enters and exits doing nothing, drops return_value."""
+
+    __slots__ = ()
+
+    @property
+    def return_value(self) -> Any:
+        return None
+
+    @return_value.setter
+    def return_value(self, value: Any) -> None:
+        pass
+
+    async def __aenter__(self) -> _NoTrace:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        return None
+
+
+_NO_TRACE = _NoTrace()
+
+
+def trace_step(
+    name: str,
+    logger: logging.Logger,
+    request: Optional[Request] = None,
+    info: Optional[dict[str, Any]] = None,
+) -> Union[AsyncTrace, _NoTrace]:
+    """The context manager for one step: reporting it if anyone listens."""
+    if (request is None or request.extensions.get("trace") is None) and not logger.isEnabledFor(
+        logging.DEBUG
+    ):
+        return _NO_TRACE
+    return AsyncTrace(name, logger, request, info)

@@ -31,7 +31,7 @@ from httpduo._models._responses import Response
 
 from ._http2 import ConnectionNotAvailable, HTTP2Connection
 from ._http11 import HTTP11Connection
-from ._trace import Trace
+from ._trace import trace_step
 
 __all__ = ["HTTPConnection", "ConnectionNotAvailable", "Origin"]
 
@@ -127,7 +127,7 @@ class HTTPConnection:
                 connection = HTTP2Connection(
                     stream, self._backend, keepalive_expiry=self._keepalive_expiry
                 )
-                with Trace("http2.send_connection_init", logger, request):
+                with trace_step("http2.send_connection_init", logger, request):
                     connection.start(timeouts.get("connect"))
             except BaseException:
                 stream.close()
@@ -171,7 +171,7 @@ class HTTPConnection:
                         "local_address": self._local_address,
                         "timeout": timeout,
                     }
-                    with Trace("connection.connect_tcp", logger, request, info) as trace:
+                    with trace_step("connection.connect_tcp", logger, request, info) as trace:
                         stream = self._backend.connect_tcp(
                             host,
                             port,
@@ -182,7 +182,9 @@ class HTTPConnection:
                         trace.return_value = stream
                 else:
                     info = {"path": self._uds, "timeout": timeout}
-                    with Trace("connection.connect_unix_socket", logger, request, info) as trace:
+                    with trace_step(
+                        "connection.connect_unix_socket", logger, request, info
+                    ) as trace:
                         stream = self._backend.connect_unix_socket(
                             self._uds, timeout=timeout, socket_options=self._socket_options
                         )
@@ -193,7 +195,7 @@ class HTTPConnection:
                     raise
                 delay = 0.0 if attempt == 0 else min(0.5 * 2 ** (attempt - 1), MAX_BACKOFF)
                 attempt += 1
-                with Trace("connection.retry", logger, request, {"delay": delay}):
+                with trace_step("connection.retry", logger, request, {"delay": delay}):
                     self._backend.sleep(delay)
 
     def _start_tls(
@@ -209,7 +211,7 @@ class HTTPConnection:
         timeout = timeouts.get("connect")
         info = {"ssl_context": ssl_context, "server_hostname": server_hostname, "timeout": timeout}
         try:
-            with Trace("connection.start_tls", logger, request, info) as trace:
+            with trace_step("connection.start_tls", logger, request, info) as trace:
                 stream = stream.start_tls(
                     ssl_context, server_hostname=server_hostname, timeout=timeout
                 )

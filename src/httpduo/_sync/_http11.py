@@ -26,7 +26,7 @@ from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 from httpduo._models._streams import ByteStream, SyncByteStream
 
-from ._trace import Trace
+from ._trace import trace_step
 
 __all__ = ["HTTP11Connection"]
 
@@ -77,15 +77,15 @@ class HTTP11Connection:
         write_timeout = timeouts.get("write")
         read_timeout = timeouts.get("read")
         try:
-            with Trace("http11.send_request_headers", logger, request):
+            with trace_step("http11.send_request_headers", logger, request):
                 self._send_request_head(request, write_timeout)
             write_error: Optional[WriteError] = None
-            with Trace("http11.send_request_body", logger, request):
+            with trace_step("http11.send_request_body", logger, request):
                 try:
                     self._send_request_body(request, write_timeout)
                 except WriteError as exc:
                     write_error = exc
-            with Trace("http11.receive_response_headers", logger, request) as trace:
+            with trace_step("http11.receive_response_headers", logger, request) as trace:
                 try:
                     head = self._receive_response_head(read_timeout)
                 except Exception:
@@ -176,7 +176,7 @@ class HTTP11Connection:
             self.close()
 
     def _close_after_failure(self, request: Request) -> None:
-        with Trace("http11.response_closed", logger, request):
+        with trace_step("http11.response_closed", logger, request):
             self.close()
 
     # ---- what the pool asks --------------------------------------------------------
@@ -244,7 +244,7 @@ class HTTP11ResponseStream(SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         connection = self._connection
         try:
-            with Trace("http11.receive_response_body", logger, self._request):
+            with trace_step("http11.receive_response_body", logger, self._request):
                 while not self._closed:
                     chunk = connection._receive_body_chunk(self._timeout)
                     if chunk is None:
@@ -259,7 +259,7 @@ class HTTP11ResponseStream(SyncByteStream):
         connection = self._connection
         parts = []
         try:
-            with Trace("http11.receive_response_body", logger, self._request):
+            with trace_step("http11.receive_response_body", logger, self._request):
                 while not self._closed:
                     chunk = connection._receive_body_chunk(self._timeout)
                     if chunk is None:
@@ -280,7 +280,7 @@ class HTTP11ResponseStream(SyncByteStream):
         if self._closed:
             return
         self._closed = True
-        with Trace("http11.response_closed", logger, self._request):
+        with trace_step("http11.response_closed", logger, self._request):
             self._connection._response_closed()
 
     def get_extra_info(self, name: str) -> Any:

@@ -81,7 +81,7 @@ from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 from httpduo._models._streams import ByteStream, SyncByteStream
 
-from ._trace import Trace
+from ._trace import trace_step
 
 __all__ = ["HTTP2Connection", "ConnectionNotAvailable", "load_h2"]
 
@@ -159,12 +159,12 @@ class HTTP2Connection:
             stream = self._h2.open_stream(headers, has_body, write_timeout)
         info = {"stream_id": stream.id}
         try:
-            with Trace("http2.send_request_headers", logger, request, info):
+            with trace_step("http2.send_request_headers", logger, request, info):
                 self._flush(write_timeout)
             if has_body:
-                with Trace("http2.send_request_body", logger, request, info):
+                with trace_step("http2.send_request_body", logger, request, info):
                     self._send_body(stream, request, write_timeout)
-            with Trace("http2.receive_response_headers", logger, request, info) as trace:
+            with trace_step("http2.receive_response_headers", logger, request, info) as trace:
                 self._receive_head(stream, read_timeout)
                 trace.return_value = (b"HTTP/2", stream.status, b"")
         except BaseException as exc:
@@ -563,7 +563,7 @@ class HTTP2ResponseStream(SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         connection = self._connection
         try:
-            with Trace("http2.receive_response_body", logger, self._request):
+            with trace_step("http2.receive_response_body", logger, self._request):
                 while not self._closed:
                     chunk = connection._receive_chunk(self._stream, self._timeout)
                     if chunk is None:
@@ -582,7 +582,7 @@ class HTTP2ResponseStream(SyncByteStream):
         if self._closed:
             return
         self._closed = True
-        with Trace("http2.response_closed", logger, self._request):
+        with trace_step("http2.response_closed", logger, self._request):
             self._connection._close_stream(self._stream)
 
     def get_extra_info(self, name: str) -> Any:

@@ -52,7 +52,7 @@ from ._http2 import HTTP2Connection
 from ._http11 import HTTP11Connection
 from ._pool import ConnectionPool
 from ._socks import SOCKS_SCHEMES, open_socks_tunnel
-from ._trace import Trace
+from ._trace import trace_step
 
 __all__ = [
     "ForwardConnection",
@@ -261,7 +261,7 @@ class TunnelConnection(HTTPConnection):
         timeout = timeouts.get("connect")
         authority = _authority(self.origin)
         info = {"proxy": str(self._proxy.url), "authority": authority.decode("ascii")}
-        with Trace("proxy.connect_tunnel", logger, request, info) as trace:
+        with trace_step("proxy.connect_tunnel", logger, request, info) as trace:
             deadline = None if timeout is None else self._backend.time() + timeout
             data = connect_request(authority, self._proxy.request_headers.raw)
             reader = ConnectReplyReader()
@@ -329,7 +329,7 @@ class SocksConnection(TunnelConnection):
         timeouts = request.extensions.get("timeout") or {}
         _, host, port = self.origin
         info = {"proxy": str(self._proxy.url), "host": host.decode("ascii"), "port": port}
-        with Trace("proxy.socks_handshake", logger, request, info):
+        with trace_step("proxy.socks_handshake", logger, request, info):
             open_socks_tunnel(
                 stream,
                 self._backend,

@@ -2,10 +2,11 @@
 """Tracing and debug logging: one mechanism for both.
 
 A step of the transport (`connection.connect_tcp`, `http11.send_request_headers`, ...)
-runs inside `Trace(name, logger, request)`. It emits `<name>.started`, then
+runs inside `trace_step(name, logger, request)`. It emits `<name>.started`, then
 `<name>.complete` or `<name>.failed` to the request's `trace` extension callback and, at
-DEBUG level, to the given `httpduo.*` logger. When neither listens, a step costs two
-attribute checks.
+DEBUG level, to the given `httpduo.*` logger. When neither listens, the step gets one
+shared do-nothing context manager: a request passes through several steps, so the
+unobserved case must cost next to nothing.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from __future__ import annotations
 import inspect
 import logging
 from types import TracebackType
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from httpduo._models._requests import Request
 
-__all__ = ["Trace"]
+__all__ = ["Trace", "trace_step"]
 
 
 class Trace:
@@ -70,3 +71,45 @@ class Trace:
                 self._emit("complete", info)
             else:
                 self._emit("failed", {"exception": exc_value})
+
+
+class _NoTrace:
+    """The step nobody listens to: enters and exits doing nothing, drops return_value."""
+
+    __slots__ = ()
+
+    @property
+    def return_value(self) -> Any:
+        return None
+
+    @return_value.setter
+    def return_value(self, value: Any) -> None:
+        pass
+
+    def __enter__(self) -> _NoTrace:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        return None
+
+
+_NO_TRACE = _NoTrace()
+
+
+def trace_step(
+    name: str,
+    logger: logging.Logger,
+    request: Optional[Request] = None,
+    info: Optional[dict[str, Any]] = None,
+) -> Union[Trace, _NoTrace]:
+    """The context manager for one step: reporting it if anyone listens."""
+    if (request is None or request.extensions.get("trace") is None) and not logger.isEnabledFor(
+        logging.DEBUG
+    ):
+        return _NO_TRACE
+    return Trace(name, logger, request, info)
