@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import httpduo
+from tests.helpers import asleep
 
 pytestmark = pytest.mark.anyio
 
@@ -25,6 +26,19 @@ async def test_get_and_default_headers(server: Any) -> None:
     assert headers["connection"] == "keep-alive"
     assert isinstance(response.elapsed, datetime.timedelta)
     assert response.request.url == server.url + "/echo_headers"
+
+
+async def test_elapsed_runs_until_the_response_is_closed(server: Any) -> None:
+    async with httpduo.AsyncClient() as client:
+        async with client.stream("GET", server.url + "/") as response:
+            with pytest.raises(RuntimeError, match="elapsed"):
+                _ = response.elapsed
+            await asleep(0.2)
+        assert response.elapsed >= datetime.timedelta(seconds=0.2)
+        # Closing again does not move it.
+        first = response.elapsed
+        await response.aclose()
+        assert response.elapsed == first
 
 
 async def test_post_json_form_and_files(server: Any) -> None:

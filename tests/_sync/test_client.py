@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import httpduo
+from tests.helpers import sleep
 
 
 def test_get_and_default_headers(server: Any) -> None:
@@ -24,6 +25,19 @@ def test_get_and_default_headers(server: Any) -> None:
     assert headers["connection"] == "keep-alive"
     assert isinstance(response.elapsed, datetime.timedelta)
     assert response.request.url == server.url + "/echo_headers"
+
+
+def test_elapsed_runs_until_the_response_is_closed(server: Any) -> None:
+    with httpduo.Client() as client:
+        with client.stream("GET", server.url + "/") as response:
+            with pytest.raises(RuntimeError, match="elapsed"):
+                _ = response.elapsed
+            sleep(0.2)
+        assert response.elapsed >= datetime.timedelta(seconds=0.2)
+        # Closing again does not move it.
+        first = response.elapsed
+        response.close()
+        assert response.elapsed == first
 
 
 def test_post_json_form_and_files(server: Any) -> None:

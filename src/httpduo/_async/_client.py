@@ -14,7 +14,6 @@ Rules:
 
 from __future__ import annotations
 
-import datetime
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -62,26 +61,6 @@ __all__ = ["AsyncClient"]
 logger = logging.getLogger("httpduo")
 
 T = TypeVar("T", bound="AsyncClient")
-
-
-class _TimedStream(AsyncByteStream):
-    """Sets `response.elapsed` when the response's stream is closed."""
-
-    def __init__(self, stream: AsyncByteStream, response: Response, start: float) -> None:
-        self._stream = stream
-        self._response = response
-        self._start = start
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        # The wrapped stream's own iterator: no extra generator to finalise.
-        return self._stream.__aiter__()
-
-    async def _aread_all(self) -> bytes:
-        return await self._stream._aread_all()
-
-    async def aclose(self) -> None:
-        self._response.elapsed = datetime.timedelta(seconds=perf_counter() - self._start)
-        await self._stream.aclose()
 
 
 class AsyncClient(BaseClient):
@@ -278,7 +257,11 @@ class AsyncClient(BaseClient):
         if "timeout" not in request.extensions:
             request.extensions = dict(request.extensions, timeout=self._timeout.as_dict())
         request_auth = self._request_auth(request, auth)
-        response = await self._send_handling_auth(request, request_auth, follow, [])
+        if type(request_auth) is Auth:
+            # The no-op flow: no generator to drive for an unauthenticated request.
+            response = await self._send_handling_redirects(request, follow, [])
+        else:
+            response = await self._send_handling_auth(request, request_auth, follow, [])
         try:
             if not stream:
                 await response.aread()
@@ -290,9 +273,6 @@ class AsyncClient(BaseClient):
     async def _send_handling_auth(
         self, request: Request, auth: Auth, follow_redirects: bool, history: list[Response]
     ) -> Response:
-        if type(auth) is Auth:
-            # The no-op flow: skip driving a generator for every unauthenticated request.
-            return await self._send_handling_redirects(request, follow_redirects, history)
         auth_flow = auth.async_auth_flow(request)
         try:
             request = await auth_flow.__anext__()
@@ -327,7 +307,8 @@ class AsyncClient(BaseClient):
             try:
                 for hook in self._event_hooks["response"]:
                     await hook(response)
-                response.history = list(history)
+                if history or response.history:
+                    response.history = list(history)
                 if not response.has_redirect_location:
                     return response
                 request = build_redirect_request(request, response)
@@ -343,7 +324,7 @@ class AsyncClient(BaseClient):
                 self._cookies.set_cookie_header(request)
 
     async def _send_single_request(self, request: Request) -> Response:
-        transport = self._transport_for_url(request.url)
+        transport = self._transport_for_url(request.url) if self._mounts else self._transport
         if not isinstance(request.stream, AsyncByteStream):
             raise RuntimeError(
                 f"Attempted to send a request whose body is not an "
@@ -362,7 +343,7 @@ class AsyncClient(BaseClient):
                 f"{AsyncByteStream.__name__}."
             )
         response.request = request
-        response.stream = _TimedStream(stream, response, start)
+        response._start_timer(perf_counter, start)
         self._cookies.extract_cookies(response)
         response.default_encoding = self._default_encoding
         if logger.isEnabledFor(logging.INFO):

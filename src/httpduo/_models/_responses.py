@@ -10,7 +10,8 @@ Rules of this module:
   (so a transport gets its connection back); `close()`/`aclose()` are idempotent.
 - Sync methods need a `SyncByteStream`, async methods an `AsyncByteStream`; the wrong
   kind is a `RuntimeError` naming the methods to use instead.
-- Models never read clocks: `elapsed` is set by the client when the response is closed.
+- Models never read clocks of their own: the client starts `elapsed`'s timer with
+  `_start_timer(clock)` and closing the response stops it, reading that clock.
 - Pickling keeps the status, headers, request, history and content (if read); the
   stream does not survive, so an unread unpickled response is closed.
 """
@@ -96,6 +97,7 @@ class Response:
     __slots__ = (
         "__dict__",
         "__weakref__",
+        "_clock",
         "_content",
         "_cookies",
         "_elapsed",
@@ -103,6 +105,7 @@ class Response:
         "_encoding_known",
         "_num_bytes_downloaded",
         "_request",
+        "_started",
         "_text",
         "default_encoding",
         "extensions",
@@ -129,7 +132,10 @@ class Response:
     _text: Optional[str]
     _encoding: Optional[str]
     _encoding_known: bool
-    _elapsed: Optional[datetime.timedelta]
+    # Seconds until `elapsed` is first asked for, then the timedelta.
+    _elapsed: Union[datetime.timedelta, float, None]
+    _clock: Optional[Callable[[], float]]
+    _started: float
     _num_bytes_downloaded: int
     _cookies: Optional[Cookies]
 
@@ -159,6 +165,8 @@ class Response:
         self._encoding = None
         self._encoding_known = False
         self._elapsed = None
+        self._clock = None
+        self._started = 0.0
         self._num_bytes_downloaded = 0
         self._cookies = None
 
@@ -241,11 +249,24 @@ class Response:
                 "'.elapsed' may only be accessed after the response has been read or "
                 "closed: the client measures it and sets it then."
             )
+        if not isinstance(elapsed, datetime.timedelta):
+            elapsed = self._elapsed = datetime.timedelta(seconds=elapsed)
         return elapsed
 
     @elapsed.setter
     def elapsed(self, value: datetime.timedelta) -> None:
         self._elapsed = value
+
+    def _start_timer(self, clock: Callable[[], float], started: float) -> None:
+        """Have closing this response set `elapsed` to `clock() - started`."""
+        self._clock = clock
+        self._started = started
+
+    def _stop_timer(self) -> None:
+        clock = self._clock
+        if clock is not None:
+            self._clock = None
+            self._elapsed = clock() - self._started
 
     @property
     def http_version(self) -> str:
@@ -545,6 +566,8 @@ class Response:
             raise RuntimeError(_SYNC_CLOSE_ON_ASYNC)
         if not self.is_closed:
             self.is_closed = True
+            if self._clock is not None:
+                self._stop_timer()
             try:
                 stream.close()
             except RequestError as exc:
@@ -638,6 +661,8 @@ class Response:
             raise RuntimeError(_ASYNC_CLOSE_ON_SYNC)
         if not self.is_closed:
             self.is_closed = True
+            if self._clock is not None:
+                self._stop_timer()
             try:
                 await stream.aclose()
             except RequestError as exc:
@@ -682,3 +707,5 @@ class Response:
         self.is_closed = True
         self.stream = UnattachedStream()
         self._cookies = None
+        self._clock = None
+        self._started = 0.0

@@ -15,7 +15,6 @@ Rules:
 
 from __future__ import annotations
 
-import datetime
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -63,26 +62,6 @@ __all__ = ["Client"]
 logger = logging.getLogger("httpduo")
 
 T = TypeVar("T", bound="Client")
-
-
-class _TimedStream(SyncByteStream):
-    """Sets `response.elapsed` when the response's stream is closed."""
-
-    def __init__(self, stream: SyncByteStream, response: Response, start: float) -> None:
-        self._stream = stream
-        self._response = response
-        self._start = start
-
-    def __iter__(self) -> Iterator[bytes]:
-        # The wrapped stream's own iterator: no extra generator to finalise.
-        return self._stream.__iter__()
-
-    def _read_all(self) -> bytes:
-        return self._stream._read_all()
-
-    def close(self) -> None:
-        self._response.elapsed = datetime.timedelta(seconds=perf_counter() - self._start)
-        self._stream.close()
 
 
 class Client(BaseClient):
@@ -277,7 +256,11 @@ class Client(BaseClient):
         if "timeout" not in request.extensions:
             request.extensions = dict(request.extensions, timeout=self._timeout.as_dict())
         request_auth = self._request_auth(request, auth)
-        response = self._send_handling_auth(request, request_auth, follow, [])
+        if type(request_auth) is Auth:
+            # The no-op flow: no generator to drive for an unauthenticated request.
+            response = self._send_handling_redirects(request, follow, [])
+        else:
+            response = self._send_handling_auth(request, request_auth, follow, [])
         try:
             if not stream:
                 response.read()
@@ -289,9 +272,6 @@ class Client(BaseClient):
     def _send_handling_auth(
         self, request: Request, auth: Auth, follow_redirects: bool, history: list[Response]
     ) -> Response:
-        if type(auth) is Auth:
-            # The no-op flow: skip driving a generator for every unauthenticated request.
-            return self._send_handling_redirects(request, follow_redirects, history)
         auth_flow = auth.sync_auth_flow(request)
         try:
             request = auth_flow.__next__()
@@ -326,7 +306,8 @@ class Client(BaseClient):
             try:
                 for hook in self._event_hooks["response"]:
                     hook(response)
-                response.history = list(history)
+                if history or response.history:
+                    response.history = list(history)
                 if not response.has_redirect_location:
                     return response
                 request = build_redirect_request(request, response)
@@ -342,7 +323,7 @@ class Client(BaseClient):
                 self._cookies.set_cookie_header(request)
 
     def _send_single_request(self, request: Request) -> Response:
-        transport = self._transport_for_url(request.url)
+        transport = self._transport_for_url(request.url) if self._mounts else self._transport
         if not isinstance(request.stream, SyncByteStream):
             raise RuntimeError(
                 f"Attempted to send a request whose body is not an "
@@ -361,7 +342,7 @@ class Client(BaseClient):
                 f"{SyncByteStream.__name__}."
             )
         response.request = request
-        response.stream = _TimedStream(stream, response, start)
+        response._start_timer(perf_counter, start)
         self._cookies.extract_cookies(response)
         response.default_encoding = self._default_encoding
         if logger.isEnabledFor(logging.INFO):
