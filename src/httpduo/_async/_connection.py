@@ -82,6 +82,11 @@ class AsyncHTTPConnection:
         return self._connection is not None
 
     @property
+    def protocol(self) -> Optional[Union[AsyncHTTP11Connection, AsyncHTTP2Connection]]:
+        """The connection speaking the negotiated protocol; None until connected."""
+        return self._connection
+
+    @property
     def may_multiplex(self) -> bool:
         """Whether connecting may end in HTTP/2 (ALPN over TLS, or prior knowledge)."""
         return self._http2 and (self.origin[0] == b"https" or not self._http1)

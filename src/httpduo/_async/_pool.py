@@ -179,10 +179,13 @@ class AsyncConnectionPool(AsyncBaseTransport):
             probe = retried or not self._may_resend(request)
             connection = await self._acquire(origin, timeouts.get("pool"), backend, probe)
             try:
-                if not connection.connected:
+                protocol = connection.protocol
+                if protocol is None:
                     await connection.connect(request)
                     await self._connected(connection, backend)
-                response = await connection.handle_async_request(request)
+                    protocol = connection.protocol
+                    assert protocol is not None
+                response = await protocol.handle_async_request(request)
             except ConnectionNotAvailable as exc:
                 await self._release(connection)
                 if exc.error is not None and not self._may_resend(request):
@@ -270,7 +273,8 @@ class AsyncConnectionPool(AsyncBaseTransport):
                 if self._closed:
                     raise RuntimeError("The connection pool was closed; no more requests.")
                 lease = self._lease_or_queue(origin, backend, to_close)
-            await self._close_connections(to_close)
+            if to_close:
+                await self._close_connections(to_close)
 
             if isinstance(lease, _Waiter):
                 remaining = None if deadline is None else max(deadline - backend.time(), 0.0)
@@ -480,7 +484,8 @@ class AsyncConnectionPool(AsyncBaseTransport):
         backend = self._get_backend()
         with self._lock:
             to_close = self._checkin(connection, backend)
-        await self._close_connections(to_close)
+        if to_close:
+            await self._close_connections(to_close)
 
     def _checkin(
         self, connection: AsyncHTTPConnection, backend: AsyncNetworkBackend

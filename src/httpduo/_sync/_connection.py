@@ -83,6 +83,11 @@ class HTTPConnection:
         return self._connection is not None
 
     @property
+    def protocol(self) -> Optional[Union[HTTP11Connection, HTTP2Connection]]:
+        """The connection speaking the negotiated protocol; None until connected."""
+        return self._connection
+
+    @property
     def may_multiplex(self) -> bool:
         """Whether connecting may end in HTTP/2 (ALPN over TLS, or prior knowledge)."""
         return self._http2 and (self.origin[0] == b"https" or not self._http1)

@@ -180,10 +180,13 @@ class ConnectionPool(BaseTransport):
             probe = retried or not self._may_resend(request)
             connection = self._acquire(origin, timeouts.get("pool"), backend, probe)
             try:
-                if not connection.connected:
+                protocol = connection.protocol
+                if protocol is None:
                     connection.connect(request)
                     self._connected(connection, backend)
-                response = connection.handle_request(request)
+                    protocol = connection.protocol
+                    assert protocol is not None
+                response = protocol.handle_request(request)
             except ConnectionNotAvailable as exc:
                 self._release(connection)
                 if exc.error is not None and not self._may_resend(request):
@@ -269,7 +272,8 @@ class ConnectionPool(BaseTransport):
                 if self._closed:
                     raise RuntimeError("The connection pool was closed; no more requests.")
                 lease = self._lease_or_queue(origin, backend, to_close)
-            self._close_connections(to_close)
+            if to_close:
+                self._close_connections(to_close)
 
             if isinstance(lease, _Waiter):
                 remaining = None if deadline is None else max(deadline - backend.time(), 0.0)
@@ -477,7 +481,8 @@ class ConnectionPool(BaseTransport):
         backend = self._get_backend()
         with self._lock:
             to_close = self._checkin(connection, backend)
-        self._close_connections(to_close)
+        if to_close:
+            self._close_connections(to_close)
 
     def _checkin(
         self, connection: HTTPConnection, backend: NetworkBackend
