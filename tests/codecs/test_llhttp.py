@@ -17,7 +17,7 @@ from httpduo._codecs.select import ENV_VAR, resolve_codec_factory
 from httpduo._models._exceptions import LocalProtocolError, RemoteProtocolError
 from httpduo._models._requests import Request
 from httpduo._models._streams import SyncByteStream
-from httpduo._sync._http11 import HTTP11Connection
+from httpduo._sync._http11 import COALESCE_LIMIT, HTTP11Connection
 from tests.codecs.corpus import HOST, UPGRADE, CodecFactory
 
 pytest.importorskip("httptools")
@@ -385,6 +385,27 @@ def test_connection_reuses_and_reads_bodies(factory: CodecFactory) -> None:
         b"POST / HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n",
     ]
     assert b"".join(stream.written[2:5]) == b"2\r\nab\r\n1\r\nc\r\n0\r\n\r\n"
+
+
+@BOTH
+def test_small_in_memory_bodies_leave_with_the_head(factory: CodecFactory) -> None:
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    stream = MockStream([ok, ok, ok])
+    connection = HTTP11Connection(stream, MockBackend([]), codec=factory())
+    large = b"x" * (COALESCE_LIMIT + 1)
+    for content in (b"", b"small", large):
+        request = Request("POST", "http://example.com/", content=content)
+        response = connection.handle_request(request)
+        assert (response.status_code, response.read()) == (200, b"")
+        response.close()
+    assert stream.written[:2] == [
+        b"POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: 0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: 5\r\n\r\nsmall",
+    ]
+    # A large body is written on its own, after the head (the server may answer early).
+    head = b"POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: %d\r\n\r\n" % len(large)
+    assert stream.written[2] == head
+    assert b"".join(stream.written[3:]) == large
 
 
 @BOTH

@@ -142,15 +142,14 @@ class ForwardHTTP11Connection(HTTP11Connection):
             (name.decode("latin-1"), (name, value)) for name, value in proxy_headers
         ]
 
-    def _send_request_head(self, request: Request, timeout: Optional[float]) -> None:
+    def _encode_request_head(self, request: Request) -> bytes:
         url = request.url
         target = url.raw_scheme + b"://" + url.netloc + url.raw_path
         headers = request.headers.raw
         if self._proxy_headers:
             own = request.headers
             headers = headers + [raw for name, raw in self._proxy_headers if name not in own]
-        data = self._codec.encode_request_head(request.method.encode("ascii"), target, headers)
-        self._stream.write(data, timeout)
+        return self._codec.encode_request_head(request.method.encode("ascii"), target, headers)
 
 
 class ForwardConnection(HTTPConnection):
