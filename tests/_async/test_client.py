@@ -348,6 +348,19 @@ async def test_cookies_from_redirect_hops_and_matching_rules() -> None:
         assert response.text == ""
 
 
+async def test_built_requests_own_their_headers() -> None:
+    async with httpduo.AsyncClient(headers={"X-Client": "1"}) as client:
+        before = client.headers.raw
+        plain = client.build_request("GET", "http://example.com/")
+        extra = client.build_request("GET", "http://example.com/", headers={"X-Req": "2"})
+        plain.headers["X-Changed"] = "3"
+        extra.headers["X-Client"] = "changed"
+        assert client.headers.raw == before
+        assert "host" not in client.headers
+        assert plain.headers["host"] == "example.com"
+        assert (extra.headers["x-client"], extra.headers["x-req"]) == ("changed", "2")
+
+
 async def test_use_client_default_for_auth_and_timeout(server: Any) -> None:
     async with httpduo.AsyncClient(base_url=server.url, auth=("user", "pass")) as client:
         response = await client.get("/basic_auth/user/pass")

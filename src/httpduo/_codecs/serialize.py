@@ -117,7 +117,8 @@ def serialize_request_head(
                     raise _invalid("Only Transfer-Encoding: chunked is supported")
                 chunked = True
             elif lower == b"connection":
-                keep_alive = keep_alive and b"close" not in _comma_values(value)
+                if b"close" in value.lower():  # rarely: only then split the list
+                    keep_alive = keep_alive and b"close" not in _comma_values(value)
             elif lower == b"upgrade":
                 upgrade = upgrade or bool(_comma_values(value))
         parts += (name, b": ", value, b"\r\n")

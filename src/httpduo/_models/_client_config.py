@@ -206,8 +206,10 @@ class BaseClient:
     ) -> Request:
         """Build a request with the client's defaults merged in, without sending it."""
         merged_url = merge_url(self._base_url, url if isinstance(url, URL) else URL(url))
-        merged_headers = self._headers.copy()
+        # Request copies the headers it is given: a copy here is needed only to merge.
+        merged_headers = self._headers
         if headers is not None:
+            merged_headers = merged_headers.copy()
             merged_headers.update(headers)
         if cookies is not None:
             warnings.warn(

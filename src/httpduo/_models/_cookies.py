@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
 from http.cookiejar import Cookie, CookieJar
+from operator import itemgetter
 from typing import Any, Dict, Optional, Protocol, Tuple
 from urllib.parse import urlsplit
 
@@ -25,6 +26,7 @@ from ._types import CookieTypes
 __all__ = ["Cookies"]
 
 _SET_COOKIE_NAMES = frozenset((b"set-cookie", b"set-cookie2"))
+_LOWER_NAME = itemgetter(1)  # of a `Headers._list` entry
 
 
 class _RequestLike(Protocol):
@@ -113,7 +115,7 @@ class _CookieJarResponse:
 
 def _has_set_cookie(headers: Headers) -> bool:
     if isinstance(headers, Headers):
-        return not _SET_COOKIE_NAMES.isdisjoint([item[1] for item in headers._list])
+        return not _SET_COOKIE_NAMES.isdisjoint(map(_LOWER_NAME, headers._list))
     return "set-cookie" in headers or "set-cookie2" in headers
 
 

@@ -300,8 +300,11 @@ class Headers(MutableMapping[str, str]):
         (commas inside quoted strings are split too).
         """
         lookup = _lookup_key(key)
+        found = [value for _, lower, value in self._list if lower == lookup]
+        if not found:
+            return []  # without detecting the encoding: most lookups find nothing
         enc = self.encoding
-        values = [value.decode(enc) for _, lower, value in self._list if lower == lookup]
+        values = [value.decode(enc) for value in found]
         if not split_commas:
             return values
         return [part.strip() for value in values for part in value.split(",")]

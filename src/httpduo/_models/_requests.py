@@ -18,6 +18,7 @@ Rules of this module:
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Iterable
+from operator import itemgetter
 from typing import Any, Optional, Union
 
 from ._content import encode_request
@@ -44,6 +45,7 @@ _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 _HOST = b"host"
 _CONTENT_LENGTH = b"content-length"
 _TRANSFER_ENCODING = b"transfer-encoding"
+_LOWER_NAME = itemgetter(1)  # of a `Headers._list` entry
 
 # Automatic headers go straight into `Headers._list` (raw name, lower name, value): they
 # are generated here or by encode_request, so validating them again would be wasted work.
@@ -114,7 +116,7 @@ class Request:
         self._content = None
 
         header_list = self.headers._list
-        if not any(lower == _HOST for _, lower, _ in header_list):
+        if _HOST not in map(_LOWER_NAME, header_list):
             netloc = url.netloc
             if netloc:
                 # Host goes first, as RFC 9112 section 3.2 recommends.

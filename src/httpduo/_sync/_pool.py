@@ -502,15 +502,21 @@ class ConnectionPool(BaseTransport):
                     self._forget(connection)
                     to_close.append(connection)
         elif connection.is_idle() and not self._closed:
-            self._idle.setdefault(connection.origin, []).append(connection)
+            idle = self._idle.get(connection.origin)
+            if idle is None:
+                self._idle[connection.origin] = [connection]
+            else:
+                idle.append(connection)
             self._idle_order[connection] = None
-            self._evict_over_keepalive(to_close)
+            if self._max_keepalive is not None:
+                self._evict_over_keepalive(to_close)
         else:
             # Closed, failed, mid-response, or never connected (its request gave up
             # before opening it): the slot is freed and the next waiter opens its own.
             self._forget(connection)
             to_close.append(connection)
-        to_close.extend(self._assign_waiters(backend))
+        if self._waiters:
+            to_close.extend(self._assign_waiters(backend))
         return to_close
 
     def _evict_over_keepalive(self, to_close: list[HTTPConnection]) -> None:
