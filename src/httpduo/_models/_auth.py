@@ -437,6 +437,8 @@ def build_auth(auth: Optional[AuthTypes]) -> Optional[Auth]:
 
 def auth_from_url(url: URL) -> Optional[BasicAuth]:
     """Basic auth from the URL's userinfo (percent-decoded), or None if it has none."""
+    if not url.userinfo:
+        return None
     username, password = url.username, url.password
     if username or password:
         return BasicAuth(username, password)

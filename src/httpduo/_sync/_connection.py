@@ -76,6 +76,9 @@ class HTTPConnection:
         self._socket_options = socket_options
         self._connection: Optional[Union[HTTP11Connection, HTTP2Connection]] = None
         self._connect_failed = False
+        # Connected with HTTP/2: it carries many requests at once. (An attribute: the
+        # pool asks on every request.)
+        self.is_multiplexed = False
 
     @property
     def connected(self) -> bool:
@@ -91,11 +94,6 @@ class HTTPConnection:
     def may_multiplex(self) -> bool:
         """Whether connecting may end in HTTP/2 (ALPN over TLS, or prior knowledge)."""
         return self._http2 and (self.origin[0] == b"https" or not self._http1)
-
-    @property
-    def is_multiplexed(self) -> bool:
-        """Connected with HTTP/2: it carries many requests at once."""
-        return isinstance(self._connection, HTTP2Connection)
 
     def connect(self, request: Request) -> None:
         """Connect, negotiate the protocol and set it up; `request` gives timeouts/trace."""
@@ -114,6 +112,7 @@ class HTTPConnection:
             connection.close()
             raise ConnectionNotAvailable("the connection was closed while connecting")
         self._connection = connection
+        self.is_multiplexed = isinstance(connection, HTTP2Connection)
 
     def handle_request(self, request: Request) -> Response:
         if self._connection is None:
