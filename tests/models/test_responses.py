@@ -18,6 +18,7 @@ from httpduo._models._exceptions import (
     StreamClosed,
     StreamConsumed,
 )
+from httpduo._models._headers import Headers
 from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 from httpduo._models._streams import AsyncByteStream, ByteStream, SyncByteStream
@@ -922,3 +923,19 @@ def test_pickle_after_cookies_and_encoding(request_: Request) -> None:
     copy = pickle.loads(pickle.dumps(response))
     assert copy.text == "é"
     assert dict(copy.cookies) == {"a": "1"}
+
+
+def test_transport_constructor_matches_the_public_one() -> None:
+    """`_from_transport` (the transports' shortcut) leaves a response in exactly the state
+    `Response(status, headers=..., stream=..., extensions=...)` does."""
+    raw = [(b"Content-Type", b"text/plain"), (b"Content-Length", b"2")]
+    extensions = {"http_version": b"HTTP/1.1", "reason_phrase": b"OK"}
+    stream = ByteStream(b"hi")
+    public = Response(200, headers=raw, stream=stream, extensions=extensions)
+    shortcut = Response._from_transport(200, Headers._from_raw(raw), stream, dict(extensions))
+    for name in Response.__slots__:
+        if name in ("__dict__", "__weakref__"):
+            continue
+        assert getattr(shortcut, name) == getattr(public, name), name
+    assert shortcut.read() == public.read() == b"hi"
+    assert (shortcut.reason_phrase, shortcut.http_version) == ("OK", "HTTP/1.1")

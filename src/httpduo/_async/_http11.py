@@ -109,11 +109,11 @@ class AsyncHTTP11Connection:
         except BaseException:
             await self._close_after_failure(request)
             raise
-        return Response(
+        return Response._from_transport(
             head.status_code,
-            headers=Headers._from_raw(head.headers),
-            stream=HTTP11ResponseStream(self, request, read_timeout),
-            extensions={
+            Headers._from_raw(head.headers),
+            HTTP11ResponseStream(self, request, read_timeout),
+            {
                 "http_version": head.http_version,
                 "reason_phrase": head.reason,
                 "network_stream": self._stream,

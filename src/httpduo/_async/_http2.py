@@ -180,11 +180,11 @@ class AsyncHTTP2Connection:
                 raise ConnectionNotAvailable(str(exc), error=exc) from exc
             raise
         assert stream.headers is not None
-        return Response(
+        return Response._from_transport(
             stream.status,
-            headers=Headers._from_raw(stream.headers),
-            stream=HTTP2ResponseStream(self, stream, request, read_timeout),
-            extensions={
+            Headers._from_raw(stream.headers),
+            HTTP2ResponseStream(self, stream, request, read_timeout),
+            {
                 "http_version": b"HTTP/2",
                 "network_stream": self._stream,
                 "stream_id": stream.id,

@@ -204,6 +204,38 @@ class Response:
             self.is_closed = True
             self.is_stream_consumed = True
 
+    @classmethod
+    def _from_transport(
+        cls,
+        status_code: int,
+        headers: Headers,
+        stream: Union[SyncByteStream, AsyncByteStream],
+        extensions: dict[str, Any],
+    ) -> Response:
+        """A response whose body is still to be read, as a transport builds it: `headers`
+        and `extensions` are fresh objects the response may keep as they are."""
+        self = cls.__new__(cls)
+        self.status_code = status_code
+        self.headers = headers
+        self._request = None
+        self.next_request = None
+        self.extensions = extensions
+        self.history = []
+        self.default_encoding = "utf-8"
+        self._text = None
+        self._encoding = None
+        self._encoding_known = False
+        self._elapsed = None
+        self._clock = None
+        self._started = 0.0
+        self._num_bytes_downloaded = 0
+        self._cookies = None
+        self.stream = stream
+        self.is_closed = False
+        self.is_stream_consumed = False
+        self._content = None
+        return self
+
     def _add_auto_headers(self, auto_headers: dict[str, str]) -> None:
         header_list = self.headers._list
         present = {lower for _, lower, _ in header_list}
