@@ -266,19 +266,21 @@ class AsyncConnectionPool(AsyncBaseTransport):
         backend: AsyncNetworkBackend,
         probe: bool = True,
     ) -> AsyncHTTPConnection:
-        deadline = None if timeout is None else backend.time() + timeout
+        now = backend.time()
+        deadline = None if timeout is None else now + timeout
         while True:
             to_close: list[AsyncHTTPConnection] = []
             with self._lock:
                 if self._closed:
                     raise RuntimeError("The connection pool was closed; no more requests.")
-                lease = self._lease_or_queue(origin, backend, to_close)
+                lease = self._lease_or_queue(origin, backend, now, to_close)
             if to_close:
                 await self._close_connections(to_close)
 
             if isinstance(lease, _Waiter):
                 remaining = None if deadline is None else max(deadline - backend.time(), 0.0)
                 connection = await self._wait(lease, remaining, timeout)
+                now = backend.time()
             else:
                 connection = lease
 
@@ -287,23 +289,27 @@ class AsyncConnectionPool(AsyncBaseTransport):
             if (
                 not connection.is_multiplexed
                 and connection.is_idle()
-                and connection.has_expired(backend.time(), probe)
+                and connection.has_expired(now, probe)
             ):
                 with self._lock:
                     self._forget(connection)
                     to_close = self._assign_waiters(backend)
                 to_close.append(connection)
                 await self._close_connections(to_close)
+                now = backend.time()
                 continue
             return connection
 
     def _lease_or_queue(
-        self, origin: Origin, backend: AsyncNetworkBackend, to_close: list[AsyncHTTPConnection]
+        self,
+        origin: Origin,
+        backend: AsyncNetworkBackend,
+        now: float,
+        to_close: list[AsyncHTTPConnection],
     ) -> Union[AsyncHTTPConnection, _Waiter]:
         """Under the lock: a stream or idle connection for `origin`, a new connection if a
         slot is free and nobody queues ahead, or else a place in the queue."""
         if not self._waiters:
-            now = backend.time()
             connection = self._lease_multiplexed(origin, now, to_close)
             if connection is None:
                 connection = self._pop_idle(origin, now, to_close)

@@ -265,19 +265,21 @@ class ConnectionPool(BaseTransport):
         backend: NetworkBackend,
         probe: bool = True,
     ) -> HTTPConnection:
-        deadline = None if timeout is None else backend.time() + timeout
+        now = backend.time()
+        deadline = None if timeout is None else now + timeout
         while True:
             to_close: list[HTTPConnection] = []
             with self._lock:
                 if self._closed:
                     raise RuntimeError("The connection pool was closed; no more requests.")
-                lease = self._lease_or_queue(origin, backend, to_close)
+                lease = self._lease_or_queue(origin, backend, now, to_close)
             if to_close:
                 self._close_connections(to_close)
 
             if isinstance(lease, _Waiter):
                 remaining = None if deadline is None else max(deadline - backend.time(), 0.0)
                 connection = self._wait(lease, remaining, timeout)
+                now = backend.time()
             else:
                 connection = lease
 
@@ -286,23 +288,27 @@ class ConnectionPool(BaseTransport):
             if (
                 not connection.is_multiplexed
                 and connection.is_idle()
-                and connection.has_expired(backend.time(), probe)
+                and connection.has_expired(now, probe)
             ):
                 with self._lock:
                     self._forget(connection)
                     to_close = self._assign_waiters(backend)
                 to_close.append(connection)
                 self._close_connections(to_close)
+                now = backend.time()
                 continue
             return connection
 
     def _lease_or_queue(
-        self, origin: Origin, backend: NetworkBackend, to_close: list[HTTPConnection]
+        self,
+        origin: Origin,
+        backend: NetworkBackend,
+        now: float,
+        to_close: list[HTTPConnection],
     ) -> Union[HTTPConnection, _Waiter]:
         """Under the lock: a stream or idle connection for `origin`, a new connection if a
         slot is free and nobody queues ahead, or else a place in the queue."""
         if not self._waiters:
-            now = backend.time()
             connection = self._lease_multiplexed(origin, now, to_close)
             if connection is None:
                 connection = self._pop_idle(origin, now, to_close)
