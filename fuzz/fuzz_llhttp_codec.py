@@ -32,8 +32,13 @@ TEMPLATES = (
     b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
     b"HTTP/1.1 204 No Content\r\nContent-Length: ",
 )
-HOST = [(b"Host", b"example.com")]
-UPGRADE = [*HOST, (b"Connection", b"Upgrade"), (b"Upgrade", b"websocket")]
+# As the codecs take headers: `Headers._list` entries (name, lower-cased name, value).
+HOST = [(b"Host", b"host", b"example.com")]
+UPGRADE = [
+    *HOST,
+    (b"Connection", b"connection", b"Upgrade"),
+    (b"Upgrade", b"upgrade", b"websocket"),
+]
 
 _codec_class: Optional[Any] = None
 

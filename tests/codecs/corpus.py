@@ -12,6 +12,7 @@ fed all the same (a read can carry bytes past the response), then EOF if asked.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
@@ -22,6 +23,11 @@ CodecFactory = Callable[[], HTTP11Codec]
 Header = tuple[bytes, bytes]
 HOST: tuple[Header, ...] = ((b"Host", b"example.com"),)
 UPGRADE: tuple[Header, ...] = (*HOST, (b"Connection", b"Upgrade"), (b"Upgrade", b"websocket"))
+
+
+def fields(headers: Iterable[Header]) -> list[tuple[bytes, bytes, bytes]]:
+    """`(name, value)` pairs as the codecs take them: `Headers._list` entries."""
+    return [(name, name.lower(), value) for name, value in headers]
 
 
 @dataclass
@@ -51,7 +57,7 @@ def run(
     eof: bool = False,
 ) -> Outcome:
     codec = factory()
-    codec.encode_request_head(method, b"/", headers)
+    codec.encode_request_head(method, b"/", fields(headers))
     codec.encode_end()
     outcome = Outcome()
     body: list[bytes] = []

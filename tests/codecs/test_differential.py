@@ -25,7 +25,18 @@ from httpduo._codecs.base import HTTP11Codec
 from httpduo._codecs.h11 import H11Codec
 from httpduo._models._exceptions import LocalProtocolError
 from httpduo._models._headers import Headers
-from tests.codecs.corpus import CASES, HOST, UPGRADE, Case, Header, Outcome, check, run, split
+from tests.codecs.corpus import (
+    CASES,
+    HOST,
+    UPGRADE,
+    Case,
+    Header,
+    Outcome,
+    check,
+    fields,
+    run,
+    split,
+)
 
 pytest.importorskip("httptools")
 from httpduo._codecs.llhttp import LLHTTPCodec
@@ -295,7 +306,7 @@ def _encode(
     """Each encoding step's bytes, up to the first LocalProtocolError (as "error")."""
     steps: list[object] = []
     try:
-        steps.append(codec.encode_request_head(method, target, headers))
+        steps.append(codec.encode_request_head(method, target, fields(headers)))
         for piece in body:
             steps.append(codec.encode_body(piece))
         steps.append(codec.encode_end())

@@ -18,7 +18,7 @@ from httpduo._models._exceptions import LocalProtocolError, RemoteProtocolError
 from httpduo._models._requests import Request
 from httpduo._models._streams import SyncByteStream
 from httpduo._sync._http11 import COALESCE_LIMIT, HTTP11Connection
-from tests.codecs.corpus import HOST, UPGRADE, CodecFactory
+from tests.codecs.corpus import HOST, UPGRADE, CodecFactory, fields
 
 pytest.importorskip("httptools")
 from httpduo._codecs.llhttp import LLHTTPCodec
@@ -37,7 +37,7 @@ def events(codec: HTTP11Codec) -> list[Any]:
 
 
 def sent(codec: HTTP11Codec, method: bytes = b"GET", headers: Any = HOST) -> HTTP11Codec:
-    codec.encode_request_head(method, b"/", headers)
+    codec.encode_request_head(method, b"/", fields(headers))
     codec.encode_end()
     return codec
 
@@ -127,7 +127,7 @@ def test_request_head_is_one_block_with_host_first() -> None:
     data = codec.encode_request_head(
         b"POST",
         b"/upload?x=1",
-        [(b"Accept", b"*/*"), (b"Host", b"example.com"), (b"Content-Length", b"3")],
+        fields([(b"Accept", b"*/*"), (b"Host", b"example.com"), (b"Content-Length", b"3")]),
     )
     assert data == (
         b"POST /upload?x=1 HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n"
@@ -140,7 +140,7 @@ def test_request_head_is_one_block_with_host_first() -> None:
 @BOTH
 def test_chunked_request_body(factory: CodecFactory) -> None:
     codec = factory()
-    codec.encode_request_head(b"POST", b"/", [*HOST, (b"Transfer-Encoding", b"Chunked")])
+    codec.encode_request_head(b"POST", b"/", fields([*HOST, (b"Transfer-Encoding", b"Chunked")]))
     assert (
         codec.encode_body(b"hello world, this is long") == b"19\r\nhello world, this is long\r\n"
     )
@@ -176,22 +176,22 @@ def test_invalid_requests_are_refused_with_h11s_reason(
     factory: CodecFactory, method: bytes, target: bytes, headers: Any, reason: str
 ) -> None:
     with pytest.raises(LocalProtocolError, match=f"^Invalid request: {reason}"):
-        factory().encode_request_head(method, target, headers)
+        factory().encode_request_head(method, target, fields(headers))
 
 
 @BOTH
 def test_body_must_match_content_length(factory: CodecFactory) -> None:
     codec = factory()
-    codec.encode_request_head(b"PUT", b"/", [*HOST, (b"Content-Length", b"3")])
+    codec.encode_request_head(b"PUT", b"/", fields([*HOST, (b"Content-Length", b"3")]))
     with pytest.raises(LocalProtocolError, match="Too much data for declared Content-Length"):
         codec.encode_body(b"abcd")
     codec = factory()
-    codec.encode_request_head(b"PUT", b"/", [*HOST, (b"Content-Length", b"3")])
+    codec.encode_request_head(b"PUT", b"/", fields([*HOST, (b"Content-Length", b"3")]))
     codec.encode_body(b"ab")
     with pytest.raises(LocalProtocolError, match="Too little data for declared Content-Length"):
         codec.encode_end()
     codec = factory()
-    codec.encode_request_head(b"GET", b"/", HOST)  # no framing header: no body
+    codec.encode_request_head(b"GET", b"/", fields(HOST))  # no framing header: no body
     with pytest.raises(LocalProtocolError, match="Too much data"):
         codec.encode_body(b"x")
 
@@ -199,7 +199,7 @@ def test_body_must_match_content_length(factory: CodecFactory) -> None:
 def test_a_second_request_needs_a_new_cycle() -> None:
     codec = sent(LLHTTPCodec())
     with pytest.raises(LocalProtocolError, match="already sent"):
-        codec.encode_request_head(b"GET", b"/", HOST)
+        codec.encode_request_head(b"GET", b"/", fields(HOST))
 
 
 # ---- responses ---------------------------------------------------------------------------
@@ -319,7 +319,9 @@ def test_upgrade_hands_over_the_bytes_after_the_head(factory: CodecFactory) -> N
 @BOTH
 def test_connect_tunnel_bytes_are_trailing_data(factory: CodecFactory) -> None:
     codec = factory()
-    codec.encode_request_head(b"CONNECT", b"example.com:443", [(b"Host", b"example.com:443")])
+    codec.encode_request_head(
+        b"CONNECT", b"example.com:443", fields([(b"Host", b"example.com:443")])
+    )
     codec.encode_end()
     codec.feed(b"HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x01")
     assert events(codec) == [(200, b"Connection established"), END]

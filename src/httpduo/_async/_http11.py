@@ -122,7 +122,7 @@ class AsyncHTTP11Connection:
 
     def _encode_request_head(self, request: Request) -> bytes:
         return self._codec.encode_request_head(
-            request.method.encode("ascii"), request.url.raw_path, request.headers.raw
+            request.method.encode("ascii"), request.url.raw_path, request.headers._list
         )
 
     def _with_body(self, head: bytes, content: bytes) -> bytes:

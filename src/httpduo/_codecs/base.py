@@ -66,9 +66,12 @@ class HTTP11Codec(abc.ABC):
 
     @abc.abstractmethod
     def encode_request_head(
-        self, method: bytes, target: bytes, headers: Sequence[tuple[bytes, bytes]]
+        self, method: bytes, target: bytes, headers: Sequence[tuple[bytes, bytes, bytes]]
     ) -> bytes:
-        """Serialise the request line and headers; framing comes from the headers."""
+        """Serialise the request line and headers; framing comes from the headers.
+
+        `headers` are `Headers._list` entries: (name, lower-cased name, value), validated.
+        """
 
     @abc.abstractmethod
     def encode_body(self, data: bytes) -> bytes:

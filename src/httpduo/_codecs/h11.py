@@ -43,13 +43,14 @@ class H11Codec(HTTP11Codec):
         self._received = False  # any byte of the current response yet
 
     def encode_request_head(
-        self, method: bytes, target: bytes, headers: Sequence[tuple[bytes, bytes]]
+        self, method: bytes, target: bytes, headers: Sequence[tuple[bytes, bytes, bytes]]
     ) -> bytes:
         try:
             # `Headers` has validated names and values already (see serialize.py's
             # rules): `_parsed` skips h11 re-checking each one with a regex, so both
             # codecs admit the same header bytes. h11 still checks method and target.
-            event = h11.Request(method=method, target=target, headers=list(headers), _parsed=True)
+            pairs = [(name, value) for name, _, value in headers]
+            event = h11.Request(method=method, target=target, headers=pairs, _parsed=True)
             return self._conn.send(event) or b""
         except h11.LocalProtocolError as exc:
             raise LocalProtocolError(f"Invalid request: {exc}") from exc

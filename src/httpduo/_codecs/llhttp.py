@@ -277,7 +277,7 @@ class LLHTTPCodec(HTTP11Codec):
     # -- request -----------------------------------------------------------------------
 
     def encode_request_head(
-        self, method: bytes, target: bytes, headers: Sequence[tuple[bytes, bytes]]
+        self, method: bytes, target: bytes, headers: Sequence[tuple[bytes, bytes, bytes]]
     ) -> bytes:
         if self._send_state != _IDLE:
             raise LocalProtocolError("Invalid request: a request was already sent")

@@ -1,10 +1,11 @@
 """Request serialisation for HTTP/1.1 codecs that run no h11 state machine (llhttp).
 
 Rules:
-- Header names and values arrive validated by `Headers` (names are RFC 9110 tokens,
-  values hold no CR, LF or NUL): they are written as given, never re-checked with a
-  regex. The method is checked once per distinct method (a bounded cache); the target
-  is scanned once for bytes that would break the request line.
+- Header names and values arrive validated by `Headers`, as its `(name, lower-cased
+  name, value)` entries (names are RFC 9110 tokens, values hold no CR, LF or NUL): they
+  are written as given, never re-checked with a regex or lower-cased again. The method
+  is checked once per distinct method (a bounded cache); the target is scanned once for
+  bytes that would break the request line.
 - One pass over the headers yields what the codec needs besides the bytes: the body
   framing (`Transfer-Encoding: chunked`, else `Content-Length`, else no body), whether
   the request asks to close the connection, and whether it proposes an Upgrade. The head
@@ -37,6 +38,11 @@ _TOKEN: Final = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+").fullmatch
 # (a space, CR, LF, a control or non-ASCII byte) would change the request line's meaning.
 _BAD_TARGET: Final = re.compile(rb"[^\x21-\x7e]").search
 _MAX_CONTENT_LENGTH_DIGITS: Final = 20  # h11's limit
+
+# The (lower-cased) names whose values decide framing, keep-alive and the Host rules.
+_FRAMING_NAMES: Final = frozenset(
+    (b"host", b"content-length", b"transfer-encoding", b"connection", b"upgrade")
+)
 
 _checked_methods: set[bytes] = {b"GET", b"HEAD", b"POST", b"PUT", b"PATCH", b"DELETE", b"OPTIONS"}
 _CHECKED_METHODS_MAX: Final = 64
@@ -74,7 +80,7 @@ def _content_length(value: bytes) -> bytes:
 
 
 def serialize_request_head(
-    method: bytes, target: bytes, headers: Sequence[tuple[bytes, bytes]]
+    method: bytes, target: bytes, headers: Sequence[tuple[bytes, bytes, bytes]]
 ) -> RequestHead:
     """Serialise `METHOD target HTTP/1.1` and `headers`; see the module rules."""
     if method not in _checked_methods:
@@ -91,12 +97,8 @@ def serialize_request_head(
     chunked = False
     keep_alive = True
     upgrade = False
-    for name, value in headers:
-        # Only five names matter here; their lengths rule out almost every other name
-        # without lower-casing it.
-        size = len(name)
-        if size == 4 or size == 7 or size == 10 or size == 14 or size == 17:
-            lower = name.lower()
+    for name, lower, value in headers:
+        if lower in _FRAMING_NAMES:
             if lower == b"host":
                 hosts += 1
                 if len(parts) > 4:  # h11 writes Host first
@@ -119,8 +121,8 @@ def serialize_request_head(
             elif lower == b"connection":
                 if b"close" in value.lower():  # rarely: only then split the list
                     keep_alive = keep_alive and b"close" not in _comma_values(value)
-            elif lower == b"upgrade":
-                upgrade = upgrade or bool(_comma_values(value))
+            elif _comma_values(value):  # upgrade
+                upgrade = True
         parts += (name, b": ", value, b"\r\n")
     if hosts == 0:
         raise _invalid("Missing mandatory Host: header")

@@ -137,18 +137,18 @@ class ForwardHTTP11Connection(HTTP11Connection):
         codec: Optional[HTTP11Codec] = None,
     ) -> None:
         super().__init__(stream, backend, keepalive_expiry=keepalive_expiry, codec=codec)
-        # (name for the lookup, raw header) pairs.
+        # (name for the lookup, header entry as in `Headers._list`) pairs.
         self._proxy_headers = [
-            (name.decode("latin-1"), (name, value)) for name, value in proxy_headers
+            (name.decode("latin-1"), (name, name.lower(), value)) for name, value in proxy_headers
         ]
 
     def _encode_request_head(self, request: Request) -> bytes:
         url = request.url
         target = url.raw_scheme + b"://" + url.netloc + url.raw_path
-        headers = request.headers.raw
+        headers = request.headers._list
         if self._proxy_headers:
             own = request.headers
-            headers = headers + [raw for name, raw in self._proxy_headers if name not in own]
+            headers = headers + [entry for name, entry in self._proxy_headers if name not in own]
         return self._codec.encode_request_head(request.method.encode("ascii"), target, headers)
 
 
