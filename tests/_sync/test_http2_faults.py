@@ -380,6 +380,34 @@ def test_idle_ping_is_answered_when_the_pool_next_handles_a_request(
     assert pinging.connections == 1
 
 
+def test_idle_connection_the_server_left_is_dropped_by_the_sweep(
+    raw_server: Any,
+) -> None:
+    """A GOAWAY that reaches an idle connection is read by the pool's next sweep (a
+    request to another origin), which closes that connection at once instead of keeping
+    it, dead, until its origin is asked for again."""
+
+    def script(conn: Any) -> None:
+        peer = H2Peer(conn)
+        [first] = peer.wait_for_requests(1)
+        peer.respond(first.stream_id, b"first")
+        conn.sleep(0.1)  # the client has read the response and idles
+        peer.goaway(first.stream_id)
+        peer.linger()
+
+    leaving = raw_server(script)
+    other = raw_server(serve_path)
+    with h2c_transport() as transport:
+        assert (send(transport, "GET", leaving.url + "/")).content == b"first"
+        sleep(0.3)  # the GOAWAY waits in the idle connection's socket
+        assert len(transport.pool.connections) == 1
+        assert (send(transport, "GET", other.url + "/other")).content == b"/other"
+        [remaining] = transport.pool.connections
+        assert remaining.origin[2] == other.port
+        assert_pool_clean(transport)
+    assert leaving.connections == 1
+
+
 def test_burst_after_idle_is_not_serialised(raw_server: Any) -> None:
     """A burst on a connection that idled (and must first read what came meanwhile)
     sends every request at once: the server answers only when all have arrived."""

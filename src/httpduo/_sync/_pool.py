@@ -13,6 +13,7 @@ Rules:
   burst fills one connection before a second is opened.
 - Handling a request, the pool first lets its idle HTTP/2 connections answer what their
   server sent meanwhile (a PING), at most once per IDLE_SWEEP_INTERVAL: no background task.
+  Those that turn out dead (a GOAWAY, EOF or protocol error arrived) are closed then.
 - While a connection that may turn out HTTP/2 is being opened for an origin, further
   requests for that origin wait for it instead of opening their own; once it is known
   to be HTTP/1.1 they (and later requests to that origin) proceed as usual.
@@ -171,6 +172,7 @@ class ConnectionPool(BaseTransport):
                 idle = [c for c in self._idle_order if c.is_multiplexed]
             for connection in idle:
                 connection.answer_idle()
+            self._drop_unavailable(idle, backend)
 
         retried = False
         reroutes = 0
@@ -208,6 +210,22 @@ class ConnectionPool(BaseTransport):
                 raise
             response.stream = PoolResponseStream(response.stream, self, connection)
             return response
+
+    def _drop_unavailable(
+        self, connections: list[HTTPConnection], backend: NetworkBackend
+    ) -> None:
+        """Close those of the idle `connections` the server has given up on (GOAWAY, a
+        closed socket, a protocol error found by the sweep): their slots are free again."""
+        to_close: list[HTTPConnection] = []
+        with self._lock:
+            for connection in connections:
+                if connection in self._idle_order and not connection.is_available():
+                    self._forget(connection)
+                    to_close.append(connection)
+            if to_close:
+                to_close.extend(self._assign_waiters(backend))
+        if to_close:
+            self._close_connections(to_close)
 
     def _route(self, url: URL) -> Origin:
         """The pool key of `url`: (scheme, host, port), the port always explicit."""
