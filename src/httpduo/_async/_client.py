@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from functools import partial
 from types import TracebackType
 from typing import Any, Callable, Optional, TypeVar, Union
 
@@ -61,6 +62,11 @@ __all__ = ["AsyncClient"]
 logger = logging.getLogger("httpduo")
 
 T = TypeVar("T", bound="AsyncClient")
+
+
+def _record_elapsed(start: float, response: Response) -> None:
+    """The close hook of every response a client sends: `elapsed` runs until then."""
+    response._set_elapsed_seconds(perf_counter() - start)
 
 
 class AsyncClient(BaseClient):
@@ -343,7 +349,7 @@ class AsyncClient(BaseClient):
                 f"{AsyncByteStream.__name__}."
             )
         response.request = request
-        response._start_timer(perf_counter, start)
+        response._on_close(partial(_record_elapsed, start))
         self._cookies.extract_cookies(response)
         response.default_encoding = self._default_encoding
         if logger.isEnabledFor(logging.INFO):

@@ -10,8 +10,8 @@ Rules of this module:
   (so a transport gets its connection back); `close()`/`aclose()` are idempotent.
 - Sync methods need a `SyncByteStream`, async methods an `AsyncByteStream`; the wrong
   kind is a `RuntimeError` naming the methods to use instead.
-- Models never read clocks of their own: the client starts `elapsed`'s timer with
-  `_start_timer(clock)` and closing the response stops it, reading that clock.
+- Models never read clocks: closing a response runs the hook the client registered
+  with `_on_close`, and the client, which timed the request, sets `elapsed` there.
 - Pickling keeps the status, headers, request, history and content (if read); the
   stream does not survive, so an unread unpickled response is closed.
 """
@@ -97,7 +97,7 @@ class Response:
     __slots__ = (
         "__dict__",
         "__weakref__",
-        "_clock",
+        "_close_hook",
         "_content",
         "_cookies",
         "_elapsed",
@@ -105,7 +105,6 @@ class Response:
         "_encoding_known",
         "_num_bytes_downloaded",
         "_request",
-        "_started",
         "_text",
         "default_encoding",
         "extensions",
@@ -134,8 +133,7 @@ class Response:
     _encoding_known: bool
     # Seconds until `elapsed` is first asked for, then the timedelta.
     _elapsed: Union[datetime.timedelta, float, None]
-    _clock: Optional[Callable[[], float]]
-    _started: float
+    _close_hook: Optional[Callable[[Response], None]]
     _num_bytes_downloaded: int
     _cookies: Optional[Cookies]
 
@@ -165,8 +163,7 @@ class Response:
         self._encoding = None
         self._encoding_known = False
         self._elapsed = None
-        self._clock = None
-        self._started = 0.0
+        self._close_hook = None
         self._num_bytes_downloaded = 0
         self._cookies = None
 
@@ -226,8 +223,7 @@ class Response:
         self._encoding = None
         self._encoding_known = False
         self._elapsed = None
-        self._clock = None
-        self._started = 0.0
+        self._close_hook = None
         self._num_bytes_downloaded = 0
         self._cookies = None
         self.stream = stream
@@ -289,16 +285,19 @@ class Response:
     def elapsed(self, value: datetime.timedelta) -> None:
         self._elapsed = value
 
-    def _start_timer(self, clock: Callable[[], float], started: float) -> None:
-        """Have closing this response set `elapsed` to `clock() - started`."""
-        self._clock = clock
-        self._started = started
+    def _on_close(self, hook: Callable[[Response], None]) -> None:
+        """Have `hook(response)` run once, when this response is first closed."""
+        self._close_hook = hook
 
-    def _stop_timer(self) -> None:
-        clock = self._clock
-        if clock is not None:
-            self._clock = None
-            self._elapsed = clock() - self._started
+    def _set_elapsed_seconds(self, seconds: float) -> None:
+        # Made a timedelta only if asked for: most responses never are.
+        self._elapsed = seconds
+
+    def _run_close_hook(self) -> None:
+        hook = self._close_hook
+        if hook is not None:
+            self._close_hook = None
+            hook(self)
 
     @property
     def http_version(self) -> str:
@@ -598,8 +597,8 @@ class Response:
             raise RuntimeError(_SYNC_CLOSE_ON_ASYNC)
         if not self.is_closed:
             self.is_closed = True
-            if self._clock is not None:
-                self._stop_timer()
+            if self._close_hook is not None:
+                self._run_close_hook()
             try:
                 stream.close()
             except RequestError as exc:
@@ -693,8 +692,8 @@ class Response:
             raise RuntimeError(_ASYNC_CLOSE_ON_SYNC)
         if not self.is_closed:
             self.is_closed = True
-            if self._clock is not None:
-                self._stop_timer()
+            if self._close_hook is not None:
+                self._run_close_hook()
             try:
                 await stream.aclose()
             except RequestError as exc:
@@ -739,5 +738,4 @@ class Response:
         self.is_closed = True
         self.stream = UnattachedStream()
         self._cookies = None
-        self._clock = None
-        self._started = 0.0
+        self._close_hook = None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from types import TracebackType
 from typing import Any, Callable, Optional, TypeVar, Union
 
@@ -62,6 +63,11 @@ __all__ = ["Client"]
 logger = logging.getLogger("httpduo")
 
 T = TypeVar("T", bound="Client")
+
+
+def _record_elapsed(start: float, response: Response) -> None:
+    """The close hook of every response a client sends: `elapsed` runs until then."""
+    response._set_elapsed_seconds(perf_counter() - start)
 
 
 class Client(BaseClient):
@@ -342,7 +348,7 @@ class Client(BaseClient):
                 f"{SyncByteStream.__name__}."
             )
         response.request = request
-        response._start_timer(perf_counter, start)
+        response._on_close(partial(_record_elapsed, start))
         self._cookies.extract_cookies(response)
         response.default_encoding = self._default_encoding
         if logger.isEnabledFor(logging.INFO):
