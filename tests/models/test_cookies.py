@@ -252,7 +252,14 @@ def test_repr() -> None:
     cookies.set("a", "b", domain="example.org")
     assert repr(cookies) == "<Cookies[<Cookie a=b for example.org />]>"
     cookies["c"] = "d"
-    assert repr(cookies) == "<Cookies[<Cookie a=b for example.org />, <Cookie c=d for  />]>"
+    text = repr(cookies)
+    assert text.startswith("<Cookies[")
+    assert text.endswith("]>")
+    # In the jar's order, which the standard library's version decides.
+    assert sorted(text[len("<Cookies[") : -len("]>")].split(", ")) == [
+        "<Cookie a=b for example.org />",
+        "<Cookie c=d for  />",
+    ]
 
 
 # -- round trips through the jar ---------------------------------------------------------

@@ -145,7 +145,8 @@ class NetRCAuth(Auth):
 
     The file (default `~/.netrc`) is parsed once, here; a missing file raises
     `FileNotFoundError`. Requests to hosts without an entry (or without a password) are
-    sent unchanged.
+    sent unchanged. The standard library parses the file: on Python 3.9 it refuses an
+    entry without a password (`netrc.NetrcParseError`), as it always has.
     """
 
     def __init__(self, file: Union[str, os.PathLike[str], None] = None) -> None:
