@@ -388,19 +388,25 @@ async def test_idle_connection_the_server_left_is_dropped_by_the_sweep(
     request to another origin), which closes that connection at once instead of keeping
     it, dead, until its origin is asked for again."""
 
+    sent = threading.Event()
+
     def script(conn: Any) -> None:
         peer = H2Peer(conn)
         [first] = peer.wait_for_requests(1)
         peer.respond(first.stream_id, b"first")
         conn.sleep(0.1)  # the client has read the response and idles
         peer.goaway(first.stream_id)
+        sent.set()
         peer.linger()
 
     leaving = raw_server(script)
     other = raw_server(serve_path)
     async with h2c_transport() as transport:
         assert (await send(transport, "GET", leaving.url + "/")).content == b"first"
-        await asleep(0.3)  # the GOAWAY waits in the idle connection's socket
+        for _ in range(500):  # until the GOAWAY waits in the idle connection's socket
+            if sent.is_set():
+                break
+            await asleep(0.01)
         assert len(transport.pool.connections) == 1
         assert (await send(transport, "GET", other.url + "/other")).content == b"/other"
         [remaining] = transport.pool.connections
