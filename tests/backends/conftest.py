@@ -221,10 +221,32 @@ def silent_listener() -> Iterator[Tuple[str, int]]:
     listener.close()
 
 
+def _free_on_127_0_0_1(port: int) -> bool:
+    """Whether a server could listen on 127.0.0.1:`port` now (as ThreadServer binds)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _full_backlog(host: str) -> Iterator[Tuple[str, int]]:
-    """A listener whose accept queue is full: further connects hang, then time out."""
-    listener = socket.socket()
-    listener.bind((host, 0))
+    """A listener whose accept queue is full: further connects hang, then time out.
+
+    On another address than 127.0.0.1, the port is one that 127.0.0.1 has free too: the
+    tests race it against a server (or a refusal) on 127.0.0.1 at the same port, and a
+    port some other socket holds there would make them fail at random.
+    """
+    for _ in range(50):
+        listener = socket.socket()
+        listener.bind((host, 0))
+        if host == "127.0.0.1" or _free_on_127_0_0_1(listener.getsockname()[1]):
+            break
+        listener.close()
+    else:  # pragma: no cover - a loopback with no free ports
+        pytest.skip("no port free on both loopback addresses")
     listener.listen(0)
     address = listener.getsockname()
     fillers = []
