@@ -80,11 +80,6 @@ class AsyncHTTPConnection:
         self.is_multiplexed = False
 
     @property
-    def connected(self) -> bool:
-        """Whether the protocol is known (the connect succeeded)."""
-        return self._connection is not None
-
-    @property
     def protocol(self) -> Optional[Union[AsyncHTTP11Connection, AsyncHTTP2Connection]]:
         """The connection speaking the negotiated protocol; None until connected."""
         return self._connection

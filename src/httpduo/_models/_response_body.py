@@ -212,8 +212,7 @@ class ResponseBody:
             raise RuntimeError(_SYNC_CLOSE_ON_ASYNC)
         if not self.is_closed:
             self.is_closed = True
-            if self._close_hook is not None:
-                self._run_close_hook()
+            self._run_close_hook()
             try:
                 stream.close()
             except RequestError as exc:
@@ -307,8 +306,7 @@ class ResponseBody:
             raise RuntimeError(_ASYNC_CLOSE_ON_SYNC)
         if not self.is_closed:
             self.is_closed = True
-            if self._close_hook is not None:
-                self._run_close_hook()
+            self._run_close_hook()
             try:
                 await stream.aclose()
             except RequestError as exc:

@@ -81,11 +81,6 @@ class HTTPConnection:
         self.is_multiplexed = False
 
     @property
-    def connected(self) -> bool:
-        """Whether the protocol is known (the connect succeeded)."""
-        return self._connection is not None
-
-    @property
     def protocol(self) -> Optional[Union[HTTP11Connection, HTTP2Connection]]:
         """The connection speaking the negotiated protocol; None until connected."""
         return self._connection
