@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -927,3 +928,42 @@ def test_repeated_url_strings_parse_alike_and_errors_repeat() -> None:
             URL("http://exa mple.com/")
     long_path = "/" + "x" * 2000  # past the memo's length limit: parsed each time
     assert URL("http://example.com" + long_path).path == long_path
+
+
+# -- httpx's private components (respx reads URL._uri_reference) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "fields", "authority"),
+    [
+        ("https://example.com", ("https", "", "example.com", None, "", None, None), None),
+        (
+            "https://u:p@Example.COM:443/a%20b?x=1#f",
+            ("https", "u:p", "example.com", None, "/a%20b", "x=1", "f"),
+            "u:p@example.com",
+        ),
+        ("http://[::1]:8080/", ("http", "", "::1", 8080, "/", None, None), "[::1]:8080"),
+        (
+            "https://例え.jp/パス?q=é",
+            ("https", "", "xn--r8jz45g.jp", None, "/%E3%83%91%E3%82%B9", "q=%C3%A9", None),
+            None,
+        ),
+        ("https://h/?#", ("https", "", "h", None, "/", "", ""), None),
+        ("/relative", ("", "", "", None, "/relative", None, None), ""),
+    ],
+)
+def test_uri_reference_components(url: str, fields: tuple[object, ...], authority: Any) -> None:
+    ref = URL(url)._uri_reference
+    assert tuple(ref) == fields
+    assert (ref.scheme, ref.userinfo, ref.host, ref.port) == fields[:4]
+    assert (ref.path, ref.query, ref.fragment) == fields[4:]
+    assert ref.authority == (ref.netloc if authority is None else authority)
+    assert str(ref) == str(URL(url))
+
+
+def test_uri_reference_is_immutable_and_its_empty_path_tells_respx_to_add_one() -> None:
+    ref = URL("https://example.com")._uri_reference
+    assert not ref.path  # respx then compares `url.copy_with(path="/")`
+    with pytest.raises(AttributeError):
+        ref.path = "/"  # type: ignore[misc]
+    assert URL("https://example.com/")._uri_reference.path == "/"

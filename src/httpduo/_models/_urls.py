@@ -20,6 +20,7 @@ from urllib.parse import quote_plus
 
 from ._exceptions import InvalidURL
 from ._types import QueryParamTypes
+from ._uri_reference import URIReference
 from ._urlparse import (
     DEFAULT_PORTS,
     Components,
@@ -325,6 +326,13 @@ class URL:
 
     def __deepcopy__(self, memo: dict[int, object]) -> URL:
         return self
+
+    # -- compatibility ------------------------------------------------------------
+
+    @property
+    def _uri_reference(self) -> URIReference:
+        """Compatibility name: httpx's parsed components (respx reads them here)."""
+        return URIReference(*self._parts())
 
 
 def _primitive(value: Any) -> str:
