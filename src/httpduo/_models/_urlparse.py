@@ -497,7 +497,7 @@ def resolve(
     r_scheme, r_userinfo, r_host, r_port, r_path, r_query, r_fragment = ref
     b_scheme, b_userinfo, b_host, b_port, b_path, b_query, _ = base
     if r_scheme:
-        # Already normalised when parsed: a reference with a scheme is used as it is.
+        # Already normalised when parsed: such a reference is used as it is.
         if r_scheme != b_scheme or r_scheme not in _SPECIAL_SCHEMES:
             return ref
         if ref_has_authority is None:
