@@ -98,6 +98,8 @@ def _parse(case: dict[str, Any]) -> Union[Outcome, str]:
         url = URL(case["input"]) if base is None else URL(base).join(case["input"])
     except InvalidURL:
         return "InvalidURL"
+    # What is printed (and sent) must parse back to the same URL.
+    assert _observed(URL(str(url))) == _observed(url)
     return _observed(url)
 
 
