@@ -26,6 +26,7 @@ from ._urlparse import (
     Components,
     check_kwargs,
     decode_host,
+    join_url,
     parse_url,
     replace_components,
     resolve,
@@ -281,7 +282,9 @@ class URL:
         return self._copy_with_params(self.params.merge(params))
 
     def join(self, url: Union[URL, str]) -> URL:
-        """Resolve `url` against this URL (RFC 3986 §5.2)."""
+        """Resolve `url` against this URL (RFC 3986 §5.2; "http:x" is relative to an http URL)."""
+        if isinstance(url, str):
+            return URL._from_parts(join_url(self._parts(), url))
         if not isinstance(url, URL):
             url = URL(url)
         return URL._from_parts(resolve(self._parts(), url._parts()))
