@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
+import httpduo
 from httpduo._models._content import encode_request, encode_response
 from httpduo._models._exceptions import StreamClosed, StreamConsumed
 from httpduo._models._multipart import MultipartStream
@@ -495,3 +497,29 @@ async def test_byte_stream_subclass_with_own_init_as_request_body() -> None:
     # The whole-body shortcut of streams honours the subclass's iteration.
     assert OwnSync([b"1", b"2"])._read_all() == b"12"
     assert await OwnAsync([b"3", b"4"])._aread_all() == b"34"
+
+
+def test_iterator_streams_combine_as_bases_and_take_httpx_argument_names() -> None:
+    # pytest-httpx's stream: both iterator streams as bases, each initialised by keyword.
+    class Both(AsyncIteratorByteStream, IteratorByteStream):
+        def __init__(self, chunks: list[bytes]) -> None:
+            class Source:
+                def __iter__(self) -> Iterator[bytes]:
+                    return iter(chunks)
+
+                async def __aiter__(self) -> AsyncIterator[bytes]:
+                    for chunk in chunks:
+                        yield chunk
+
+            AsyncIteratorByteStream.__init__(self, stream=Source())
+            IteratorByteStream.__init__(self, stream=Source())
+
+    stream = Both([b"a", b"b"])
+    assert b"".join(stream) == b"ab"
+
+    async def collect() -> bytes:
+        return b"".join([chunk async for chunk in stream])
+
+    assert anyio.run(collect) == b"ab"
+    response = httpduo.Response(200, stream=stream)
+    assert response.read() == b"ab"
