@@ -387,3 +387,29 @@ async def test_async_network_stream_after_101_raises_httpcore_errors(
         with pytest.raises(core_exc.ReadTimeout):
             await stream.read(10, timeout=0.05)
         await stream.aclose()
+
+
+def test_a_patch_reading_the_body_on_the_way_leaves_it_readable(facade: None, server: Any) -> None:
+    original = ConnectionPool.handle_request
+
+    def reads_first(self: ConnectionPool, request: Request) -> Response:
+        response = original(self, request)
+        response.read()
+        response.close()
+        return response
+
+    with mock.patch.object(ConnectionPool, "handle_request", reads_first), httpduo.Client() as c:
+        assert c.post(server.url + "/echo_body", content=b"seen twice").content == b"seen twice"
+
+
+def test_a_patch_changing_the_request_sends_the_change(facade: None, server: Any) -> None:
+    original = ConnectionPool.handle_request
+
+    def rewrites(self: ConnectionPool, request: Request) -> Response:
+        request.headers.append((b"X-Added", b"by the patch"))
+        request.url.target = b"/echo_headers"
+        return original(self, request)
+
+    with mock.patch.object(ConnectionPool, "handle_request", rewrites), httpduo.Client() as c:
+        echoed = c.get(server.url + "/json").json()
+    assert ["x-added", "by the patch"] in echoed
