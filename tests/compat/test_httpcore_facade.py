@@ -67,6 +67,19 @@ def test_import_httpduo_loads_neither_httpx_httpcore_nor_the_facade() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_the_facade_loads_no_async_machinery_until_used() -> None:
+    code = (
+        "import sys\n"
+        "from httpduo._compat.httpcore import _routing\n"
+        "_routing.activate()\n"
+        "print([m for m in ('anyio', 'trio', 'h2') if m in sys.modules])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
 def test_deactivate_restores_the_transport_classes() -> None:
     _routing.activate()
     _routing.activate()  # idempotent

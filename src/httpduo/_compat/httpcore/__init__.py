@@ -30,6 +30,8 @@ from httpduo._models._ssl import create_ssl_context
 
 from ._async.connection import AsyncHTTPConnection
 from ._async.connection_pool import AsyncConnectionPool
+from ._async.http2 import AsyncHTTP2Connection
+from ._async.http11 import AsyncHTTP11Connection
 from ._async.http_proxy import AsyncHTTPProxy
 from ._async.interfaces import AsyncConnectionInterface
 from ._async.socks_proxy import AsyncSOCKSProxy
@@ -54,6 +56,8 @@ from ._exceptions import (
 from ._models import URL, Body, HeaderTypes, Origin, Request, Response
 from ._sync.connection import HTTPConnection
 from ._sync.connection_pool import ConnectionPool
+from ._sync.http2 import HTTP2Connection
+from ._sync.http11 import HTTP11Connection
 from ._sync.http_proxy import HTTPProxy
 from ._sync.interfaces import ConnectionInterface
 from ._sync.socks_proxy import SOCKSProxy
@@ -62,6 +66,8 @@ __all__ = [
     "URL",
     "AsyncConnectionInterface",
     "AsyncConnectionPool",
+    "AsyncHTTP11Connection",
+    "AsyncHTTP2Connection",
     "AsyncHTTPConnection",
     "AsyncHTTPProxy",
     "AsyncNetworkBackend",
@@ -72,6 +78,8 @@ __all__ = [
     "ConnectionInterface",
     "ConnectionNotAvailable",
     "ConnectionPool",
+    "HTTP11Connection",
+    "HTTP2Connection",
     "HTTPConnection",
     "HTTPProxy",
     "LocalProtocolError",
