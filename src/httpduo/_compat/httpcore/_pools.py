@@ -34,41 +34,37 @@ def core_url(url: DuoURL) -> URL:
     return URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path)
 
 
-def _pool_options(
-    *,
-    max_connections: Optional[int],
-    max_keepalive_connections: Optional[int],
-    keepalive_expiry: Optional[float],
-    http1: bool,
-    http2: bool,
-    retries: int,
-    local_address: Optional[str],
-    uds: Optional[str],
-    network_backend: object,
-    socket_options: Optional[Iterable[Any]],
-) -> dict[str, Any]:
+# The constructor arguments httpduo's pools take under the same names as httpcore's.
+_POOL_ARGUMENTS = (
+    "max_connections",
+    "max_keepalive_connections",
+    "keepalive_expiry",
+    "http1",
+    "http2",
+    "retries",
+    "local_address",
+    "uds",
+    "socket_options",
+)
+
+
+def _pool_options(arguments: dict[str, Any]) -> dict[str, Any]:
+    """httpduo pool options from a facade constructor's arguments (its `locals()`);
+    an argument the constructor does not take is left at httpduo's default."""
+    network_backend = arguments.get("network_backend")
     if network_backend is not None:
         raise TypeError(
             "network_backend= is not supported by httpduo's httpcore facade: httpduo "
             f"opens its connections with its own backends (got {network_backend!r})"
         )
-    if not (http1 or http2):
+    options = {name: arguments[name] for name in _POOL_ARGUMENTS if name in arguments}
+    if not (options["http1"] or options["http2"]):
         raise ValueError("At least one of http1 or http2 must be enabled.")
-    if http2:
+    if options["http2"]:
         from httpduo._async._http2 import load_h2
 
         load_h2()
-    return {
-        "max_connections": max_connections,
-        "max_keepalive_connections": max_keepalive_connections,
-        "keepalive_expiry": keepalive_expiry,
-        "http1": http1,
-        "http2": http2,
-        "retries": retries,
-        "local_address": local_address,
-        "uds": uds,
-        "socket_options": socket_options,
-    }
+    return options
 
 
 def _default_context(ssl_context: Optional[ssl.SSLContext], http2: bool) -> ssl.SSLContext:
@@ -104,18 +100,7 @@ class PoolFacade:
                 "proxy= is not supported by httpduo's httpcore facade; use HTTPProxy or "
                 "SOCKSProxy (or httpx's proxy= argument)"
             )
-        options = _pool_options(
-            max_connections=max_connections,
-            max_keepalive_connections=max_keepalive_connections,
-            keepalive_expiry=keepalive_expiry,
-            http1=http1,
-            http2=http2,
-            retries=retries,
-            local_address=local_address,
-            uds=uds,
-            network_backend=network_backend,
-            socket_options=socket_options,
-        )
+        options = _pool_options(locals())
         self._attach(self._httpduo_pool_class(_default_context(ssl_context, http2), **options))
 
     @classmethod
@@ -202,18 +187,7 @@ class HTTPProxyFacade(PoolFacade):
         proxy = _duo_proxy(proxy_url, proxy_auth, proxy_headers, proxy_ssl_context)
         if proxy.url.scheme not in ("http", "https"):
             raise ValueError(f"HTTPProxy needs an http:// or https:// proxy URL, got {proxy.url}")
-        options = _pool_options(
-            max_connections=max_connections,
-            max_keepalive_connections=max_keepalive_connections,
-            keepalive_expiry=keepalive_expiry,
-            http1=http1,
-            http2=http2,
-            retries=retries,
-            local_address=local_address,
-            uds=uds,
-            network_backend=network_backend,
-            socket_options=socket_options,
-        )
+        options = _pool_options(locals())
         self._attach(_proxy_pool(type(self), proxy, ssl_context, proxy_ssl_context, options))
 
     def _attach(self, pool: Any) -> None:
@@ -249,18 +223,7 @@ class SOCKSProxyFacade(PoolFacade):
         if proxy.url.scheme not in SOCKS_SCHEMES:
             raise ValueError(f"SOCKSProxy needs a socks proxy URL, got {proxy.url}")
         require_socksio()
-        options = _pool_options(
-            max_connections=max_connections,
-            max_keepalive_connections=max_keepalive_connections,
-            keepalive_expiry=keepalive_expiry,
-            http1=http1,
-            http2=http2,
-            retries=retries,
-            local_address=None,
-            uds=None,
-            network_backend=network_backend,
-            socket_options=None,
-        )
+        options = _pool_options(locals())
         self._attach(_proxy_pool(type(self), proxy, ssl_context, None, options))
 
     def _attach(self, pool: Any) -> None:

@@ -18,7 +18,29 @@ from typing import Any, Callable, Optional
 
 from ._models import URL, Origin
 
-__all__ = ["ProtocolFacade"]
+__all__ = ["ConnectionQuestions", "ProtocolFacade"]
+
+
+class ConnectionQuestions:
+    """What httpcore's pool asks a connection, the same for sync and async ones."""
+
+    def info(self) -> str:
+        raise NotImplementedError(f"{type(self).__name__} does not implement info()")
+
+    def can_handle_request(self, origin: Any) -> bool:
+        raise NotImplementedError(f"{type(self).__name__} does not implement can_handle_request()")
+
+    def is_available(self) -> bool:
+        raise NotImplementedError(f"{type(self).__name__} does not implement is_available()")
+
+    def has_expired(self) -> bool:
+        raise NotImplementedError(f"{type(self).__name__} does not implement has_expired()")
+
+    def is_idle(self) -> bool:
+        raise NotImplementedError(f"{type(self).__name__} does not implement is_idle()")
+
+    def is_closed(self) -> bool:
+        raise NotImplementedError(f"{type(self).__name__} does not implement is_closed()")
 
 
 class ProtocolFacade:

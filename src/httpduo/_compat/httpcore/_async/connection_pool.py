@@ -8,8 +8,7 @@ the constructor and attributes.
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Any, Optional
+from typing import Any
 
 from httpduo._async._pool import AsyncConnectionPool as DuoConnectionPool
 from httpduo._async._proxies import AsyncProxyPool as DuoProxyPool
@@ -18,7 +17,7 @@ from .._convert import CoreAsyncStream, to_core_response, to_httpduo_request
 from .._exceptions import mapped_to_core
 from .._models import Request, Response
 from .._pools import PoolFacade
-from .interfaces import AsyncRequestInterface
+from .interfaces import AsyncClosesOnExit, AsyncRequestInterface
 
 __all__ = ["AsyncConnectionPool", "send"]
 
@@ -31,7 +30,7 @@ async def send(pool: Any, request: Request) -> Response:
     return to_core_response(response, CoreAsyncStream)
 
 
-class AsyncConnectionPool(PoolFacade, AsyncRequestInterface):
+class AsyncConnectionPool(PoolFacade, AsyncRequestInterface, AsyncClosesOnExit):
     """A pool of connections (httpduo's), with httpcore's interface (async)."""
 
     _httpduo_pool_class = DuoConnectionPool
@@ -42,14 +41,3 @@ class AsyncConnectionPool(PoolFacade, AsyncRequestInterface):
 
     async def aclose(self) -> None:
         await self._httpduo_pool.aclose()
-
-    async def __aenter__(self) -> AsyncConnectionPool:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[type[BaseException]] = None,
-        exc_value: Optional[BaseException] = None,
-        traceback: Optional[TracebackType] = None,
-    ) -> None:
-        await self.aclose()

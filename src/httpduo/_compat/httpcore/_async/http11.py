@@ -6,7 +6,6 @@ Rules: the protocol work is httpduo's own `AsyncHTTP11Connection`; see `../_prot
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any, Optional
 
 from httpduo._async._http11 import AsyncHTTP11Connection as _DuoHTTP11Connection
@@ -16,9 +15,9 @@ from .._models import Request, Response
 from .._network import async_httpduo_stream
 from .._protocols import ProtocolFacade
 from .connection_pool import send
-from .interfaces import AsyncConnectionInterface
+from .interfaces import AsyncClosesOnExit, AsyncConnectionInterface
 
-__all__ = ["AsyncHTTP11Connection"]
+__all__ = ["AsyncHTTP11Connection", "AsyncProtocolConnection"]
 
 
 def _connect(stream: Any, keepalive_expiry: Optional[float]) -> _DuoHTTP11Connection:
@@ -27,13 +26,8 @@ def _connect(stream: Any, keepalive_expiry: Optional[float]) -> _DuoHTTP11Connec
     )
 
 
-class AsyncHTTP11Connection(ProtocolFacade, AsyncConnectionInterface):
-    """HTTP/1.1 requests over one open network stream (httpduo's protocol code)."""
-
-    _make_connection = staticmethod(_connect)
-
-    async def handle_async_request(self, request: Request) -> Response:
-        return await send(self._protocol(request.url), request)
+class AsyncProtocolConnection(ProtocolFacade, AsyncConnectionInterface, AsyncClosesOnExit):
+    """What the AsyncHTTP11Connection and AsyncHTTP2Connection facades share: closing."""
 
     async def aclose(self) -> None:
         if self._connection is not None:
@@ -41,13 +35,11 @@ class AsyncHTTP11Connection(ProtocolFacade, AsyncConnectionInterface):
         else:
             await self._network_stream.aclose()
 
-    async def __aenter__(self) -> AsyncHTTP11Connection:
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: Optional[type[BaseException]] = None,
-        exc_value: Optional[BaseException] = None,
-        traceback: Optional[TracebackType] = None,
-    ) -> None:
-        await self.aclose()
+class AsyncHTTP11Connection(AsyncProtocolConnection):
+    """HTTP/1.1 requests over one open network stream (httpduo's protocol code)."""
+
+    _make_connection = staticmethod(_connect)
+
+    async def handle_async_request(self, request: Request) -> Response:
+        return await send(self._protocol(request.url), request)

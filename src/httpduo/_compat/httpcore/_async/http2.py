@@ -6,7 +6,6 @@ Rules: the protocol work is httpduo's own `AsyncHTTP2Connection`; see `../_proto
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any, Optional
 
 from httpduo._async._http2 import AsyncHTTP2Connection as _DuoHTTP2Connection
@@ -15,9 +14,8 @@ from httpduo._async._pool import _default_backend
 
 from .._models import Request, Response
 from .._network import async_httpduo_stream
-from .._protocols import ProtocolFacade
 from .connection_pool import send
-from .interfaces import AsyncConnectionInterface
+from .http11 import AsyncProtocolConnection
 
 __all__ = ["AsyncHTTP2Connection"]
 
@@ -29,7 +27,7 @@ def _connect(stream: Any, keepalive_expiry: Optional[float]) -> _DuoHTTP2Connect
     )
 
 
-class AsyncHTTP2Connection(ProtocolFacade, AsyncConnectionInterface):
+class AsyncHTTP2Connection(AsyncProtocolConnection):
     """HTTP/2 requests over one open network stream (httpduo's protocol code)."""
 
     _make_connection = staticmethod(_connect)
@@ -49,20 +47,3 @@ class AsyncHTTP2Connection(ProtocolFacade, AsyncConnectionInterface):
                     await connection.start(timeouts.get("connect"))
                     self._started = True
         return await send(connection, request)
-
-    async def aclose(self) -> None:
-        if self._connection is not None:
-            await self._connection.aclose()
-        else:
-            await self._network_stream.aclose()
-
-    async def __aenter__(self) -> AsyncHTTP2Connection:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[type[BaseException]] = None,
-        exc_value: Optional[BaseException] = None,
-        traceback: Optional[TracebackType] = None,
-    ) -> None:
-        await self.aclose()

@@ -6,7 +6,6 @@ Rules: the protocol work is httpduo's own `HTTP11Connection`; see `../_protocols
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any, Optional
 
 from httpduo._sync._http11 import HTTP11Connection as _DuoHTTP11Connection
@@ -16,9 +15,9 @@ from .._models import Request, Response
 from .._network import httpduo_stream
 from .._protocols import ProtocolFacade
 from .connection_pool import send
-from .interfaces import ConnectionInterface
+from .interfaces import ClosesOnExit, ConnectionInterface
 
-__all__ = ["HTTP11Connection"]
+__all__ = ["HTTP11Connection", "ProtocolConnection"]
 
 
 def _connect(stream: Any, keepalive_expiry: Optional[float]) -> _DuoHTTP11Connection:
@@ -27,13 +26,8 @@ def _connect(stream: Any, keepalive_expiry: Optional[float]) -> _DuoHTTP11Connec
     )
 
 
-class HTTP11Connection(ProtocolFacade, ConnectionInterface):
-    """HTTP/1.1 requests over one open network stream (httpduo's protocol code)."""
-
-    _make_connection = staticmethod(_connect)
-
-    def handle_request(self, request: Request) -> Response:
-        return send(self._protocol(request.url), request)
+class ProtocolConnection(ProtocolFacade, ConnectionInterface, ClosesOnExit):
+    """What the HTTP11Connection and HTTP2Connection facades share: closing."""
 
     def close(self) -> None:
         if self._connection is not None:
@@ -41,13 +35,11 @@ class HTTP11Connection(ProtocolFacade, ConnectionInterface):
         else:
             self._network_stream.close()
 
-    def __enter__(self) -> HTTP11Connection:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]] = None,
-        exc_value: Optional[BaseException] = None,
-        traceback: Optional[TracebackType] = None,
-    ) -> None:
-        self.close()
+class HTTP11Connection(ProtocolConnection):
+    """HTTP/1.1 requests over one open network stream (httpduo's protocol code)."""
+
+    _make_connection = staticmethod(_connect)
+
+    def handle_request(self, request: Request) -> Response:
+        return send(self._protocol(request.url), request)

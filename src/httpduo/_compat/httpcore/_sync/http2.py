@@ -6,7 +6,6 @@ Rules: the protocol work is httpduo's own `HTTP2Connection`; see `../_protocols.
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any, Optional
 
 from httpduo._async._http2 import load_h2
@@ -15,9 +14,8 @@ from httpduo._sync._pool import _default_backend
 
 from .._models import Request, Response
 from .._network import httpduo_stream
-from .._protocols import ProtocolFacade
 from .connection_pool import send
-from .interfaces import ConnectionInterface
+from .http11 import ProtocolConnection
 
 __all__ = ["HTTP2Connection"]
 
@@ -29,7 +27,7 @@ def _connect(stream: Any, keepalive_expiry: Optional[float]) -> _DuoHTTP2Connect
     )
 
 
-class HTTP2Connection(ProtocolFacade, ConnectionInterface):
+class HTTP2Connection(ProtocolConnection):
     """HTTP/2 requests over one open network stream (httpduo's protocol code)."""
 
     _make_connection = staticmethod(_connect)
@@ -49,20 +47,3 @@ class HTTP2Connection(ProtocolFacade, ConnectionInterface):
                     connection.start(timeouts.get("connect"))
                     self._started = True
         return send(connection, request)
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-        else:
-            self._network_stream.close()
-
-    def __enter__(self) -> HTTP2Connection:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]] = None,
-        exc_value: Optional[BaseException] = None,
-        traceback: Optional[TracebackType] = None,
-    ) -> None:
-        self.close()
