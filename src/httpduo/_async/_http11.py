@@ -86,7 +86,7 @@ class AsyncHTTP11Connection:
             # one write: one system call, and one TCP segment for the server to take.
             small = (
                 body._content
-                if isinstance(body, ByteStream) and len(body._content) <= COALESCE_LIMIT
+                if type(body) is ByteStream and len(body._content) <= COALESCE_LIMIT
                 else None
             )
             async with trace_step("http11.send_request_headers", logger, request):
@@ -148,7 +148,7 @@ class AsyncHTTP11Connection:
                 f"{type(stream).__name__}: pass bytes, or an iterable of the client's kind."
             )
         encode_body = self._codec.encode_body
-        if isinstance(stream, ByteStream):
+        if type(stream) is ByteStream:
             # In memory (and empty for most requests): no iteration needed.
             content = stream._read_all()
             if content:

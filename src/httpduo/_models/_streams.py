@@ -18,6 +18,11 @@ Rules:
   them to collect the body without a generator per layer (`Response.read()` and
   `aread()`, the common case, use them). Overrides keep iteration's effects: the same
   errors, the same cleanup.
+- A `ByteStream`'s bytes are known up front only when it is exactly a `ByteStream`
+  (callers test `type(stream) is ByteStream` before taking `_content`): subclasses may
+  keep their body elsewhere and iterate it their own way, without calling
+  `ByteStream.__init__` (hishel's cache stream does), and their `_read_all()` /
+  `_aread_all()` then iterate too.
 """
 
 from __future__ import annotations
@@ -92,6 +97,15 @@ class ByteStream(SyncByteStream, AsyncByteStream):
 
     def __init__(self, content: bytes) -> None:
         self._content = content
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A subclass that iterates its own way reads whole bodies by iterating too:
+        # `_content` may not even exist in it.
+        super().__init_subclass__(**kwargs)
+        if cls.__iter__ is not ByteStream.__iter__ and cls._read_all is ByteStream._read_all:
+            cls._read_all = SyncByteStream._read_all  # type: ignore[method-assign]
+        if cls.__aiter__ is not ByteStream.__aiter__ and cls._aread_all is ByteStream._aread_all:
+            cls._aread_all = AsyncByteStream._aread_all  # type: ignore[method-assign]
 
     def __iter__(self) -> Iterator[bytes]:
         if self._content:
