@@ -16,13 +16,17 @@ import pytest
 
 from httpduo._compat.httpcore import (
     URL,
+    AnyIOBackend,
     AsyncHTTP2Connection,
     AsyncHTTP11Connection,
     AsyncNetworkStream,
+    AutoBackend,
+    ConnectError,
     HTTP2Connection,
     HTTP11Connection,
     NetworkStream,
     ReadTimeout,
+    SyncBackend,
 )
 from tests.servers.raw import Conn
 
@@ -126,3 +130,31 @@ async def test_async_protocol_connections_over_a_callers_stream(
     async with AsyncHTTP2Connection(h2url.origin, stream) as connection:
         response = await connection.request("GET", h2c_server.url + "/request_info")
         assert response.extensions["http_version"] == b"HTTP/2"
+
+
+def test_sync_backend_opens_streams_for_the_protocol_connections(
+    server: Any, unused_port: int
+) -> None:
+    url = URL(server.url)
+    backend = SyncBackend()
+    stream = backend.connect_tcp(url.host.decode(), url.port or 80, timeout=5.0)
+    assert stream.get_extra_info("server_addr") == (url.host.decode(), url.port)
+    with HTTP11Connection(url.origin, stream) as connection:
+        assert connection.request("GET", server.url + "/json").status == 200
+    with pytest.raises(ConnectError):
+        backend.connect_tcp("127.0.0.1", unused_port, timeout=5.0)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("backend_class", [AutoBackend, AnyIOBackend])
+async def test_async_backends_open_streams_for_the_protocol_connections(
+    server: Any, unused_port: int, backend_class: type[AutoBackend]
+) -> None:
+    url = URL(server.url)
+    backend = backend_class()
+    stream = await backend.connect_tcp(url.host.decode(), url.port or 80, timeout=5.0)
+    async with AsyncHTTP11Connection(url.origin, stream) as connection:
+        response = await connection.request("POST", server.url + "/echo_body", content=b"x")
+        assert response.content == b"x"
+    with pytest.raises(ConnectError):
+        await backend.connect_tcp("127.0.0.1", unused_port, timeout=5.0)

@@ -35,7 +35,10 @@ from ._async.http11 import AsyncHTTP11Connection
 from ._async.http_proxy import AsyncHTTPProxy
 from ._async.interfaces import AsyncConnectionInterface
 from ._async.socks_proxy import AsyncSOCKSProxy
+from ._backends.anyio import AnyIOBackend
+from ._backends.auto import AutoBackend
 from ._backends.base import AsyncNetworkBackend, AsyncNetworkStream, NetworkBackend, NetworkStream
+from ._backends.sync import SyncBackend
 from ._exceptions import (
     ConnectError,
     ConnectionNotAvailable,
@@ -64,6 +67,7 @@ from ._sync.socks_proxy import SOCKSProxy
 
 __all__ = [
     "URL",
+    "AnyIOBackend",
     "AsyncConnectionInterface",
     "AsyncConnectionPool",
     "AsyncHTTP11Connection",
@@ -73,6 +77,7 @@ __all__ = [
     "AsyncNetworkBackend",
     "AsyncNetworkStream",
     "AsyncSOCKSProxy",
+    "AutoBackend",
     "ConnectError",
     "ConnectTimeout",
     "ConnectionInterface",
@@ -96,6 +101,7 @@ __all__ = [
     "Request",
     "Response",
     "SOCKSProxy",
+    "SyncBackend",
     "TimeoutException",
     "UnsupportedProtocol",
     "WriteError",
