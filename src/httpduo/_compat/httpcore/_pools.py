@@ -8,9 +8,12 @@ Rules:
 - Two ways to get one: constructed with httpcore's arguments (a new real pool is built),
   or `_wrap(real_pool)` around the pool of an existing `HTTPTransport` (nothing new is
   built; see `_routing.py`).
-- The attributes are httpcore's: `_ssl_context`; on proxies `_proxy_url` (an httpcore
-  URL), `_proxy_headers` (byte pairs, credentials included, as httpcore sends them),
-  `_proxy_ssl_context`; on SOCKS proxies `_proxy_auth`.
+- The attributes are httpcore's: `_ssl_context`, the configuration (`_max_connections`,
+  `_max_keepalive_connections`, `_keepalive_expiry`, `_http1`, `_http2`, `_retries`,
+  `_local_address`, `_uds`, `_socket_options`, copied once: pools never change them);
+  on proxies `_proxy_url` (an httpcore URL), `_proxy_headers` (byte pairs, credentials
+  included, as httpcore sends them), `_proxy_ssl_context`; on SOCKS proxies
+  `_proxy_auth`.
 - httpcore arguments httpduo cannot honour (an httpcore network backend, a `proxy=` on a
   plain pool) are a TypeError naming the argument, never silently ignored.
 """
@@ -45,6 +48,20 @@ _POOL_ARGUMENTS = (
     "local_address",
     "uds",
     "socket_options",
+)
+
+
+# httpcore's pool attribute -> httpduo's pool attribute holding the same setting.
+_CONFIGURATION = (
+    ("_max_connections", "_max_connections"),
+    ("_max_keepalive_connections", "_max_keepalive"),
+    ("_keepalive_expiry", "_keepalive_expiry"),
+    ("_http1", "_http1"),
+    ("_http2", "_http2"),
+    ("_retries", "_retries"),
+    ("_local_address", "_local_address"),
+    ("_uds", "_uds"),
+    ("_socket_options", "_socket_options"),
 )
 
 
@@ -113,6 +130,9 @@ class PoolFacade:
     def _attach(self, pool: Any) -> None:
         self._httpduo_pool = pool
         self._ssl_context = pool._ssl_context
+        # httpcore's names for the configuration (read by tests and by subclasses).
+        for core_name, httpduo_name in _CONFIGURATION:
+            setattr(self, core_name, getattr(pool, httpduo_name))
 
     @property
     def connections(self) -> list[Any]:
