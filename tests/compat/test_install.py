@@ -101,10 +101,10 @@ def test_a_request_through_httpx_is_sent_by_httpduo(server: Any) -> None:
         import httpx
         with httpx.Client() as client:
             response = client.get("{server.url}/json")
-        print(type(response).__module__, response.json())
+        print(type(response) is httpduo.Response, response.json())
         """
     )
-    assert out.strip() == "httpduo {'Hello': 'world!'}"
+    assert out.strip() == "True {'Hello': 'world!'}"
 
 
 def test_missing_module_names_the_gap() -> None:
@@ -174,10 +174,12 @@ def test_patching_getproxies_in_httpx_utils_takes_effect() -> None:
 
 def test_runner_runs_scripts_modules_and_code(tmp_path: Path) -> None:
     script = tmp_path / "prog.py"
-    script.write_text("import sys, httpx\nprint(httpx.Client.__module__, sys.argv[1:])\n")
+    script.write_text(
+        "import sys, httpx, httpduo\nprint(httpx.Client is httpduo.Client, sys.argv[1:])\n"
+    )
     (tmp_path / "helper_mod.py").write_text("import httpx\nprint(httpx.__version__)\n")
     assert run("", "-m", "httpduo.as_httpx", str(script), "a", "-b").strip() == (
-        "httpduo ['a', '-b']"
+        "True ['a', '-b']"
     )
     assert run("", "-m", "httpduo.as_httpx", "-m", "helper_mod", cwd=tmp_path).strip() == (
         "0.28.1"
@@ -206,7 +208,8 @@ def test_pytest_plugin_serves_httpx_to_an_unmodified_suite(tmp_path: Path) -> No
             from httpx._client import USE_CLIENT_DEFAULT
 
             def test_it():
-                assert httpx.Client.__module__ == "httpduo"
+                import httpduo
+                assert httpx.Client is httpduo.Client
                 assert repr(USE_CLIENT_DEFAULT) == "USE_CLIENT_DEFAULT"
             """
         )
@@ -238,3 +241,30 @@ def test_modules_vanish_from_sys_modules_on_uninstall(name: str) -> None:
         """
     )
     assert out.strip() == "[]"
+
+
+def test_served_httpx_introduces_itself_as_httpx_until_uninstalled(server: Any) -> None:
+    out = run(
+        f"""
+        import httpduo
+        httpduo.install_as_httpx()
+        import httpx
+        with httpx.Client() as client:
+            sent = dict(client.get("{server.url}/echo_headers").json())
+        print(sent["user-agent"], httpx.ReadTimeout.__module__, repr(httpx.URL("http://a/")))
+        try:
+            raise httpx.ReadTimeout("slow")
+        except httpx.TimeoutException as exc:
+            import traceback
+            print(traceback.format_exception_only(type(exc), exc)[0].strip())
+        httpduo.uninstall_as_httpx()
+        print(httpduo.Client().headers["user-agent"] == "python-httpduo/" + httpduo.__version__)
+        print(httpduo.ReadTimeout.__module__)
+        """
+    )
+    assert out.splitlines() == [
+        "python-httpx/0.28.1 httpx URL('http://a/')",
+        "httpx.ReadTimeout: slow",
+        "True",
+        "httpduo",
+    ]

@@ -13,3 +13,8 @@ Rules (DESIGN rule 14):
   see every request. See that package's docstring.
 - The real code keeps its own names and layout: nothing in httpduo imports from here.
 """
+
+__all__ = ["HTTPX_API_VERSION"]
+
+# The httpx release whose API this layer serves: `httpx.__version__` under the switch.
+HTTPX_API_VERSION = "0.28.1"

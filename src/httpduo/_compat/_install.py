@@ -10,8 +10,12 @@ Rules:
 - Installing after the real httpx or httpcore was imported is an error: objects from
   the real package would already be loose in the program, and mixing them silently is
   worse than stopping. Installing twice is a no-op.
+- While installed, httpduo presents itself as the httpx it serves, as httpx would:
+  new clients send `User-Agent: python-httpx/<served version>`, and the public classes
+  report `httpx` as their module (in reprs and tracebacks: `httpx.ReadTimeout`). Test
+  suites written for httpx assert both.
 - `uninstall()` removes the finder and every `httpx*`/`httpcore*` alias it registered,
-  and switches the httpcore routing off if it was on.
+  switches the httpcore routing off if it was on, and gives httpduo its own name back.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from importlib.abc import Loader
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Optional, Sequence
+
+from . import HTTPX_API_VERSION
 
 __all__ = ["install", "is_installed", "uninstall"]
 
@@ -94,6 +100,18 @@ class _Finder:
 _finder: Optional[_Finder] = None
 
 
+def _present_as(module_name: str, user_agent: str) -> None:
+    """Name httpduo's public classes' module and new clients' User-Agent."""
+    import httpduo
+    from httpduo._models import _client_config
+
+    _client_config.USER_AGENT = user_agent
+    for name in httpduo.__all__:
+        value = getattr(httpduo, name)
+        if isinstance(value, type) and value.__module__ in ("httpduo", "httpx"):
+            value.__module__ = module_name
+
+
 def _foreign(name: str) -> Optional[ModuleType]:
     module = sys.modules.get(name)
     if module is None or getattr(module, "__name__", "").startswith("httpduo."):
@@ -118,6 +136,7 @@ def install() -> None:
             )
     _finder = _Finder()
     sys.meta_path.insert(0, _finder)
+    _present_as("httpx", f"python-httpx/{HTTPX_API_VERSION}")
 
 
 def is_installed() -> bool:
@@ -138,6 +157,9 @@ def uninstall() -> None:
     except ValueError:  # pragma: no cover - somebody else removed it
         pass
     _finder = None
+    from httpduo._models._client_config import HTTPDUO_USER_AGENT
+
+    _present_as("httpduo", HTTPDUO_USER_AGENT)
     for name in list(sys.modules):
         if name.partition(".")[0] in _PACKAGES:
             del sys.modules[name]

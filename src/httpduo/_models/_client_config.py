@@ -44,13 +44,17 @@ __all__ = [
     "ACCEPT_ENCODING",
     "BaseClient",
     "ClientState",
+    "HTTPDUO_USER_AGENT",
     "USER_AGENT",
     "default_headers",
     "enforce_trailing_slash",
     "merge_url",
 ]
 
-USER_AGENT: Final = f"python-httpduo/{__version__}"
+HTTPDUO_USER_AGENT: Final = f"python-httpduo/{__version__}"
+# The default User-Agent of new clients. Not Final: while `install_as_httpx()` serves
+# httpx, clients introduce themselves as the httpx version served (`_compat/_install.py`).
+USER_AGENT = HTTPDUO_USER_AGENT
 ACCEPT_ENCODING: Final = ", ".join(name for name in SUPPORTED_DECODERS if name != "identity")
 
 

@@ -77,10 +77,11 @@ from httpduo import (
     stream,
 )
 from httpduo import __version__ as __httpduo_version__  # noqa: F401 (for callers)
+from httpduo._compat import HTTPX_API_VERSION
 
 __title__ = "httpx"
 __description__ = "A next generation HTTP client, for Python 3. (Served by httpduo.)"
-__version__ = "0.28.1"
+__version__ = HTTPX_API_VERSION
 
 
 def main(*args: Any, **kwargs: Any) -> Any:
