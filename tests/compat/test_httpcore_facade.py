@@ -174,6 +174,19 @@ def test_transport_created_before_activation_routes_too(server: Any) -> None:
     client.close()
 
 
+def test_a_transport_method_saved_before_activation_still_sends(server: Any) -> None:
+    saved = httpduo.HTTPTransport.handle_request
+    _routing.activate()
+    try:
+        with httpduo.HTTPTransport() as transport:
+            assert isinstance(transport._pool, ConnectionPool)
+            response = saved(transport, httpduo.Request("GET", server.url + "/json"))
+            response.read()
+            assert response.json() == {"Hello": "world!"}
+    finally:
+        _routing.deactivate()
+
+
 # ---- interception: no socket -------------------------------------------------------------
 
 

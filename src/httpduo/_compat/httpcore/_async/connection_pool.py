@@ -12,6 +12,7 @@ from typing import Any
 
 from httpduo._async._pool import AsyncConnectionPool as DuoConnectionPool
 from httpduo._async._proxies import AsyncProxyPool as DuoProxyPool
+from httpduo._models._requests import Request as DuoRequest
 
 from .._convert import CoreAsyncStream, to_core_response, to_httpduo_request
 from .._exceptions import mapped_to_core
@@ -23,7 +24,14 @@ __all__ = ["AsyncConnectionPool", "send"]
 
 
 async def send(pool: Any, request: Request) -> Response:
-    """Send an httpcore request on an httpduo async pool."""
+    """Send an httpcore request on an httpduo async pool.
+
+    An httpduo request (from transport code that looked the pool up as `_pool`, say a
+    `handle_async_request` saved before the facade was switched on) goes straight to the
+    pool.
+    """
+    if isinstance(request, DuoRequest):
+        return await pool.handle_async_request(request)
     duo_request = to_httpduo_request(request)
     with mapped_to_core():
         response = await pool.handle_async_request(duo_request)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from httpduo._models._requests import Request as DuoRequest
 from httpduo._sync._pool import ConnectionPool as DuoConnectionPool
 from httpduo._sync._proxies import ProxyPool as DuoProxyPool
 
@@ -23,7 +24,13 @@ __all__ = ["ConnectionPool", "send"]
 
 
 def send(pool: Any, request: Request) -> Response:
-    """Send an httpcore request on an httpduo sync pool."""
+    """Send an httpcore request on an httpduo sync pool.
+
+    An httpduo request (from transport code that looked the pool up as `_pool`, say a
+    `handle_request` saved before the facade was switched on) goes straight to the pool.
+    """
+    if isinstance(request, DuoRequest):
+        return pool.handle_request(request)
     duo_request = to_httpduo_request(request)
     with mapped_to_core():
         response = pool.handle_request(duo_request)
