@@ -8,9 +8,12 @@ Rules:
 - Two ways to get one: constructed with httpcore's arguments (a new real pool is built),
   or `_wrap(real_pool)` around the pool of an existing `HTTPTransport` (nothing new is
   built; see `_routing.py`).
-- The attributes are httpcore's: `_ssl_context`; on proxies `_proxy_url` (an httpcore
-  URL), `_proxy_headers` (byte pairs, credentials included, as httpcore sends them),
-  `_proxy_ssl_context`; on SOCKS proxies `_proxy_auth`.
+- The attributes are httpcore's: `_ssl_context`, the configuration (`_max_connections`,
+  `_max_keepalive_connections`, `_keepalive_expiry`, `_http1`, `_http2`, `_retries`,
+  `_local_address`, `_uds`, `_socket_options`, copied once: pools never change them);
+  on proxies `_proxy_url` (an httpcore URL), `_proxy_headers` (byte pairs, credentials
+  included, as httpcore sends them), `_proxy_ssl_context`; on SOCKS proxies
+  `_proxy_auth`.
 - httpcore arguments httpduo cannot honour (an httpcore network backend, a `proxy=` on a
   plain pool) are a TypeError naming the argument, never silently ignored.
 """
@@ -34,41 +37,51 @@ def core_url(url: DuoURL) -> URL:
     return URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path)
 
 
-def _pool_options(
-    *,
-    max_connections: Optional[int],
-    max_keepalive_connections: Optional[int],
-    keepalive_expiry: Optional[float],
-    http1: bool,
-    http2: bool,
-    retries: int,
-    local_address: Optional[str],
-    uds: Optional[str],
-    network_backend: object,
-    socket_options: Optional[Iterable[Any]],
-) -> dict[str, Any]:
+# The constructor arguments httpduo's pools take under the same names as httpcore's.
+_POOL_ARGUMENTS = (
+    "max_connections",
+    "max_keepalive_connections",
+    "keepalive_expiry",
+    "http1",
+    "http2",
+    "retries",
+    "local_address",
+    "uds",
+    "socket_options",
+)
+
+
+# httpcore's pool attribute -> httpduo's pool attribute holding the same setting.
+_CONFIGURATION = (
+    ("_max_connections", "_max_connections"),
+    ("_max_keepalive_connections", "_max_keepalive"),
+    ("_keepalive_expiry", "_keepalive_expiry"),
+    ("_http1", "_http1"),
+    ("_http2", "_http2"),
+    ("_retries", "_retries"),
+    ("_local_address", "_local_address"),
+    ("_uds", "_uds"),
+    ("_socket_options", "_socket_options"),
+)
+
+
+def _pool_options(arguments: dict[str, Any]) -> dict[str, Any]:
+    """httpduo pool options from a facade constructor's arguments (its `locals()`);
+    an argument the constructor does not take is left at httpduo's default."""
+    network_backend = arguments.get("network_backend")
     if network_backend is not None:
         raise TypeError(
             "network_backend= is not supported by httpduo's httpcore facade: httpduo "
             f"opens its connections with its own backends (got {network_backend!r})"
         )
-    if not (http1 or http2):
+    options = {name: arguments[name] for name in _POOL_ARGUMENTS if name in arguments}
+    if not (options["http1"] or options["http2"]):
         raise ValueError("At least one of http1 or http2 must be enabled.")
-    if http2:
+    if options["http2"]:
         from httpduo._async._http2 import load_h2
 
         load_h2()
-    return {
-        "max_connections": max_connections,
-        "max_keepalive_connections": max_keepalive_connections,
-        "keepalive_expiry": keepalive_expiry,
-        "http1": http1,
-        "http2": http2,
-        "retries": retries,
-        "local_address": local_address,
-        "uds": uds,
-        "socket_options": socket_options,
-    }
+    return options
 
 
 def _default_context(ssl_context: Optional[ssl.SSLContext], http2: bool) -> ssl.SSLContext:
@@ -104,18 +117,7 @@ class PoolFacade:
                 "proxy= is not supported by httpduo's httpcore facade; use HTTPProxy or "
                 "SOCKSProxy (or httpx's proxy= argument)"
             )
-        options = _pool_options(
-            max_connections=max_connections,
-            max_keepalive_connections=max_keepalive_connections,
-            keepalive_expiry=keepalive_expiry,
-            http1=http1,
-            http2=http2,
-            retries=retries,
-            local_address=local_address,
-            uds=uds,
-            network_backend=network_backend,
-            socket_options=socket_options,
-        )
+        options = _pool_options(locals())
         self._attach(self._httpduo_pool_class(_default_context(ssl_context, http2), **options))
 
     @classmethod
@@ -128,6 +130,9 @@ class PoolFacade:
     def _attach(self, pool: Any) -> None:
         self._httpduo_pool = pool
         self._ssl_context = pool._ssl_context
+        # httpcore's names for the configuration (read by tests and by subclasses).
+        for core_name, httpduo_name in _CONFIGURATION:
+            setattr(self, core_name, getattr(pool, httpduo_name))
 
     @property
     def connections(self) -> list[Any]:
@@ -202,18 +207,7 @@ class HTTPProxyFacade(PoolFacade):
         proxy = _duo_proxy(proxy_url, proxy_auth, proxy_headers, proxy_ssl_context)
         if proxy.url.scheme not in ("http", "https"):
             raise ValueError(f"HTTPProxy needs an http:// or https:// proxy URL, got {proxy.url}")
-        options = _pool_options(
-            max_connections=max_connections,
-            max_keepalive_connections=max_keepalive_connections,
-            keepalive_expiry=keepalive_expiry,
-            http1=http1,
-            http2=http2,
-            retries=retries,
-            local_address=local_address,
-            uds=uds,
-            network_backend=network_backend,
-            socket_options=socket_options,
-        )
+        options = _pool_options(locals())
         self._attach(_proxy_pool(type(self), proxy, ssl_context, proxy_ssl_context, options))
 
     def _attach(self, pool: Any) -> None:
@@ -249,18 +243,7 @@ class SOCKSProxyFacade(PoolFacade):
         if proxy.url.scheme not in SOCKS_SCHEMES:
             raise ValueError(f"SOCKSProxy needs a socks proxy URL, got {proxy.url}")
         require_socksio()
-        options = _pool_options(
-            max_connections=max_connections,
-            max_keepalive_connections=max_keepalive_connections,
-            keepalive_expiry=keepalive_expiry,
-            http1=http1,
-            http2=http2,
-            retries=retries,
-            local_address=None,
-            uds=None,
-            network_backend=network_backend,
-            socket_options=None,
-        )
+        options = _pool_options(locals())
         self._attach(_proxy_pool(type(self), proxy, ssl_context, None, options))
 
     def _attach(self, pool: Any) -> None:
