@@ -140,6 +140,34 @@ def test_streamed_body_and_pool_reuse(facade: None, server: Any) -> None:
     assert len(pool._httpduo_pool.connections) == 0  # closed with the client
 
 
+def test_pool_requests_lists_what_is_in_flight(
+    facade: None, server: Any, unused_port: int
+) -> None:
+    # httpcore's `_requests`: OpenAI's suite asserts it is empty after retries (no leak).
+    with httpduo.Client() as client:
+        requests = pool_of(client)._requests
+        with client.stream("GET", server.url + "/bytes/100000") as response:
+            assert [request.method for request in requests] == [b"GET"]
+            for _ in response.iter_bytes(chunk_size=10):
+                break
+        assert requests == []  # closed mid-body
+        client.get(server.url + "/json")
+        assert requests == []  # read whole
+        with pytest.raises(httpduo.ConnectError):
+            client.get(f"http://127.0.0.1:{unused_port}/")
+        assert requests == []  # failed
+
+
+@pytest.mark.anyio
+async def test_async_pool_requests_lists_what_is_in_flight(facade: None, server: Any) -> None:
+    async with httpduo.AsyncClient() as client:
+        requests = pool_of(client)._requests
+        async with client.stream("GET", server.url + "/bytes/100000") as response:
+            assert len(requests) == 1
+            await response.aread()
+        assert requests == []
+
+
 @pytest.mark.anyio
 async def test_async_requests_go_through_the_facade_pool(facade: None, server: Any) -> None:
     calls = []

@@ -14,6 +14,9 @@ Rules:
   on proxies `_proxy_url` (an httpcore URL), `_proxy_headers` (byte pairs, credentials
   included, as httpcore sends them), `_proxy_ssl_context`; on SOCKS proxies
   `_proxy_auth`.
+- `_requests` is httpcore's list of the requests a pool has queued or in flight: a
+  request enters when `handle_request` is called and leaves when it fails or when its
+  response body is closed (tests assert it is empty to prove nothing leaked).
 - httpcore arguments httpduo cannot honour (an httpcore network backend, a `proxy=` on a
   plain pool) are a TypeError naming the argument, never silently ignored.
 """
@@ -21,16 +24,24 @@ Rules:
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any, ClassVar, Optional, Union
 
 from httpduo._models._config import Proxy
 from httpduo._models._ssl import create_ssl_context
+from httpduo._models._streams import AsyncByteStream, SyncByteStream
 from httpduo._models._urls import URL as DuoURL
 
 from ._models import URL, HeaderTypes, Origin, enforce_headers, enforce_url
 
-__all__ = ["ConnectionFacade", "HTTPProxyFacade", "PoolFacade", "SOCKSProxyFacade", "core_url"]
+__all__ = [
+    "ConnectionFacade",
+    "HTTPProxyFacade",
+    "PoolFacade",
+    "SOCKSProxyFacade",
+    "core_url",
+    "in_flight_until_closed",
+]
 
 
 def core_url(url: DuoURL) -> URL:
@@ -129,6 +140,7 @@ class PoolFacade:
 
     def _attach(self, pool: Any) -> None:
         self._httpduo_pool = pool
+        self._requests: list[Any] = []
         self._ssl_context = pool._ssl_context
         # httpcore's names for the configuration (read by tests and by subclasses).
         for core_name, httpduo_name in _CONFIGURATION:
@@ -322,3 +334,49 @@ class ConnectionFacade(PoolFacade):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} [{self._origin}, {self.info()}]>"
+
+
+class _InFlight(SyncByteStream, AsyncByteStream):
+    """A response body that takes its request off the pool's `_requests` when closed."""
+
+    def __init__(self, stream: Any, requests: list[Any], request: Any) -> None:
+        self._stream = stream
+        self._requests = requests
+        self._request = request
+
+    def _release(self) -> None:
+        try:
+            self._requests.remove(self._request)
+        except ValueError:
+            pass  # closed twice
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._stream)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._stream.__aiter__()  # type: ignore[no-any-return]
+
+    def _read_all(self) -> bytes:
+        return self._stream._read_all()  # type: ignore[no-any-return]
+
+    async def _aread_all(self) -> bytes:
+        return await self._stream._aread_all()  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._release()
+        self._stream.close()
+
+    async def aclose(self) -> None:
+        self._release()
+        await self._stream.aclose()
+
+
+def in_flight_until_closed(requests: list[Any], request: Any, response: Any) -> None:
+    """Keep `request` in `requests` until the body of `response` (an httpcore response
+    made by the facade, or an httpduo one) is closed, whichever way it is read."""
+    made_from = response.__dict__.get("_httpduo")
+    duo_response = response if made_from is None else made_from[0]
+    tracked = _InFlight(duo_response.stream, requests, request)
+    duo_response.stream = tracked
+    if made_from is not None:
+        response.stream._stream = tracked

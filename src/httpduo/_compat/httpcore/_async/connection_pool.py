@@ -17,7 +17,7 @@ from httpduo._models._requests import Request as DuoRequest
 from .._convert import CoreAsyncStream, to_core_response, to_httpduo_request
 from .._exceptions import mapped_to_core
 from .._models import Request, Response
-from .._pools import PoolFacade
+from .._pools import PoolFacade, in_flight_until_closed
 from .interfaces import AsyncClosesOnExit, AsyncRequestInterface
 
 __all__ = ["AsyncConnectionPool", "send"]
@@ -45,7 +45,15 @@ class AsyncConnectionPool(PoolFacade, AsyncRequestInterface, AsyncClosesOnExit):
     _httpduo_proxy_pool_class = DuoProxyPool
 
     async def handle_async_request(self, request: Request) -> Response:
-        return await send(self._httpduo_pool, request)
+        requests = self._requests
+        requests.append(request)
+        try:
+            response = await send(self._httpduo_pool, request)
+        except BaseException:
+            requests.remove(request)
+            raise
+        in_flight_until_closed(requests, request, response)
+        return response
 
     async def aclose(self) -> None:
         await self._httpduo_pool.aclose()

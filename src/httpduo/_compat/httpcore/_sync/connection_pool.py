@@ -17,7 +17,7 @@ from httpduo._sync._proxies import ProxyPool as DuoProxyPool
 from .._convert import CoreSyncStream, to_core_response, to_httpduo_request
 from .._exceptions import mapped_to_core
 from .._models import Request, Response
-from .._pools import PoolFacade
+from .._pools import PoolFacade, in_flight_until_closed
 from .interfaces import ClosesOnExit, RequestInterface
 
 __all__ = ["ConnectionPool", "send"]
@@ -44,7 +44,15 @@ class ConnectionPool(PoolFacade, RequestInterface, ClosesOnExit):
     _httpduo_proxy_pool_class = DuoProxyPool
 
     def handle_request(self, request: Request) -> Response:
-        return send(self._httpduo_pool, request)
+        requests = self._requests
+        requests.append(request)
+        try:
+            response = send(self._httpduo_pool, request)
+        except BaseException:
+            requests.remove(request)
+            raise
+        in_flight_until_closed(requests, request, response)
+        return response
 
     def close(self) -> None:
         self._httpduo_pool.close()
