@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 import httpduo
-
 from httpduo._models._config import (
     DEFAULT_LIMITS,
     DEFAULT_MAX_REDIRECTS,
@@ -198,7 +197,7 @@ def test_limits_defaults_mean_no_limit_as_in_httpx() -> None:
 
 
 def test_clients_and_transports_default_to_100_and_20() -> None:
-    assert DEFAULT_LIMITS == Limits(max_connections=100, max_keepalive_connections=20)
+    assert Limits(max_connections=100, max_keepalive_connections=20) == DEFAULT_LIMITS
     assert repr(DEFAULT_LIMITS) == (
         "Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)"
     )
