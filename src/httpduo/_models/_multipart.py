@@ -30,6 +30,7 @@ import re
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, Optional, Union
 
+from ._aiterators import AsyncChunks
 from ._exceptions import StreamConsumed
 from ._streams import (
     CHUNK_SIZE,
@@ -347,6 +348,6 @@ class MultipartStream(SyncByteStream, AsyncByteStream):
         else:
             yield b"--" + self.boundary + b"--\r\n"
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self.__iter__():
-            yield chunk
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        # An iterator class, not an async generator: see _aiterators.
+        return AsyncChunks(self.__iter__())
