@@ -353,6 +353,11 @@ def test_line_break_in_a_part_header_is_refused() -> None:
         MultipartStream({}, {"f": ("f", b"x", None, {"X-A": "1\r\nX-Injected: 2"})})
 
 
+def test_line_break_in_a_part_content_type_is_refused() -> None:
+    with pytest.raises(ValueError, match="line breaks"):
+        MultipartStream({}, {"f": ("f.txt", b"x", "text/plain\r\nX-Injected: true")})
+
+
 def test_str_file_content_is_utf8() -> None:
     (part,) = parse(MultipartStream({}, {"f": ("t.txt", "héllo")}))
     assert part.get_payload(decode=True) == "héllo".encode()

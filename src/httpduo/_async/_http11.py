@@ -24,6 +24,7 @@ from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 from httpduo._models._streams import AsyncByteStream, ByteStream
 
+from ._request_body import close_body_iterator
 from ._trace import IterationStep, trace_step
 
 __all__ = ["AsyncHTTP11Connection"]
@@ -145,9 +146,13 @@ class AsyncHTTP11Connection:
             if content:
                 await self._stream.write(encode_body(content), timeout)
         else:
-            async for chunk in stream:
-                if chunk:
-                    await self._stream.write(encode_body(chunk), timeout)
+            chunks = stream.__aiter__()
+            try:
+                async for chunk in chunks:
+                    if chunk:
+                        await self._stream.write(encode_body(chunk), timeout)
+            finally:
+                await close_body_iterator(stream, chunks)
         end = self._codec.encode_end()
         if end:
             await self._stream.write(end, timeout)

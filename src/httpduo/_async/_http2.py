@@ -79,6 +79,7 @@ from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 from httpduo._models._streams import AsyncByteStream, ByteStream
 
+from ._request_body import close_body_iterator
 from ._trace import IterationStep, trace_step
 
 __all__ = ["AsyncHTTP2Connection", "ConnectionNotAvailable", "load_h2"]
@@ -247,18 +248,22 @@ class AsyncHTTP2Connection:
             )
         h2 = self._h2
         stream.body_started = True
-        async for chunk in body:
-            offset, size = 0, len(chunk)
-            while offset < size:
-                with self._state:
-                    reached = h2.send_data(stream, chunk, offset)
-                if reached is None:
-                    return
-                if reached > offset:
-                    offset = reached
-                    await self._flush(timeout)
-                else:
-                    await self._wait_for_window(stream, timeout)
+        chunks = body.__aiter__()
+        try:
+            async for chunk in chunks:
+                offset, size = 0, len(chunk)
+                while offset < size:
+                    with self._state:
+                        reached = h2.send_data(stream, chunk, offset)
+                    if reached is None:
+                        return
+                    if reached > offset:
+                        offset = reached
+                        await self._flush(timeout)
+                    else:
+                        await self._wait_for_window(stream, timeout)
+        finally:
+            await close_body_iterator(body, chunks)
         with self._state:
             if not h2.end_body(stream):
                 return

@@ -74,6 +74,16 @@ class AsyncPipeline(Generic[S, T]):
     def __aiter__(self) -> AsyncPipeline[S, T]:
         return self
 
+    async def aclose(self) -> None:
+        """Stop: close the source if it closes (an async generator), as `aclose()` on a
+        generator of the same loop would; then only `StopAsyncIteration` follows."""
+        source, self._source = self._source, None
+        self._state = _DONE
+        self._pending = iter(())
+        close = getattr(source, "aclose", None)
+        if close is not None:
+            await close()
+
     async def __anext__(self) -> T:
         try:
             while True:

@@ -12,6 +12,8 @@ Rules:
 - A file part names its Content-Type: the one given, else a guess from the filename,
   else application/octet-stream. A part without a filename (None or "") gets no
   Content-Type unless one is given. A Content-Type in the part's own headers wins over both.
+  A line break in a part's content type or headers is refused (`ValueError`): it would
+  let the data inject headers or parts (httpx writes it as given).
 - Files are streamed in `CHUNK_SIZE` reads, never read whole. Seekable files are sent
   from their start (position 0) on every iteration, so the body replays for redirects
   and auth retries; a non-seekable file makes the body one-shot (`StreamConsumed`).
@@ -218,6 +220,11 @@ class FileField:
                 )
             lines.append(f"{key}: {header_value}")
         if content_type is not None and not has_content_type:
+            if not isinstance(content_type, str) or not _HEADER_SAFE.fullmatch(content_type):
+                raise ValueError(
+                    f"The content type of multipart file {name!r} must be a str without "
+                    f"line breaks, got {content_type!r}."
+                )
             lines.append(f"Content-Type: {content_type}")
         self._head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
 

@@ -25,6 +25,7 @@ from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 from httpduo._models._streams import ByteStream, SyncByteStream
 
+from ._request_body import close_body_iterator
 from ._trace import IterationStep, trace_step
 
 __all__ = ["HTTP11Connection"]
@@ -146,9 +147,13 @@ class HTTP11Connection:
             if content:
                 self._stream.write(encode_body(content), timeout)
         else:
-            for chunk in stream:
-                if chunk:
-                    self._stream.write(encode_body(chunk), timeout)
+            chunks = stream.__iter__()
+            try:
+                for chunk in chunks:
+                    if chunk:
+                        self._stream.write(encode_body(chunk), timeout)
+            finally:
+                close_body_iterator(stream, chunks)
         end = self._codec.encode_end()
         if end:
             self._stream.write(end, timeout)

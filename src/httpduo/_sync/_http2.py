@@ -80,6 +80,7 @@ from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 from httpduo._models._streams import ByteStream, SyncByteStream
 
+from ._request_body import close_body_iterator
 from ._trace import IterationStep, trace_step
 
 __all__ = ["HTTP2Connection", "ConnectionNotAvailable", "load_h2"]
@@ -244,18 +245,22 @@ class HTTP2Connection:
             )
         h2 = self._h2
         stream.body_started = True
-        for chunk in body:
-            offset, size = 0, len(chunk)
-            while offset < size:
-                with self._state:
-                    reached = h2.send_data(stream, chunk, offset)
-                if reached is None:
-                    return
-                if reached > offset:
-                    offset = reached
-                    self._flush(timeout)
-                else:
-                    self._wait_for_window(stream, timeout)
+        chunks = body.__iter__()
+        try:
+            for chunk in chunks:
+                offset, size = 0, len(chunk)
+                while offset < size:
+                    with self._state:
+                        reached = h2.send_data(stream, chunk, offset)
+                    if reached is None:
+                        return
+                    if reached > offset:
+                        offset = reached
+                        self._flush(timeout)
+                    else:
+                        self._wait_for_window(stream, timeout)
+        finally:
+            close_body_iterator(body, chunks)
         with self._state:
             if not h2.end_body(stream):
                 return
