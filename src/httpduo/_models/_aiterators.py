@@ -13,6 +13,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator
+from types import AsyncGeneratorType
 from typing import Callable, Generic, Optional, TypeVar
 
 __all__ = ["AsyncChunks", "AsyncPipeline"]
@@ -75,14 +76,13 @@ class AsyncPipeline(Generic[S, T]):
         return self
 
     async def aclose(self) -> None:
-        """Stop: close the source if it closes (an async generator), as `aclose()` on a
-        generator of the same loop would; then only `StopAsyncIteration` follows."""
+        """Stop: close the source if it is an async generator, as `aclose()` on a
+        generator looping over it would; then only `StopAsyncIteration` follows."""
         source, self._source = self._source, None
         self._state = _DONE
         self._pending = iter(())
-        close = getattr(source, "aclose", None)
-        if close is not None:
-            await close()
+        if isinstance(source, AsyncGeneratorType):
+            await source.aclose()
 
     async def __anext__(self) -> T:
         try:

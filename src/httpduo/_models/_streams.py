@@ -26,6 +26,7 @@ import io
 import os
 import stat
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from types import GeneratorType
 from typing import IO, Any, Optional, Union
 
 from ._aiterators import AsyncChunks, AsyncPipeline
@@ -221,11 +222,18 @@ class IteratorByteStream(SyncByteStream):
         return self._iter_chunks()
 
     def _iter_chunks(self) -> Iterator[bytes]:
-        for chunk in self._source:
-            if type(chunk) is not bytes:
-                chunk = ensure_bytes_chunk(chunk)
-            if chunk:
-                yield chunk
+        chunks = iter(self._source)
+        try:
+            for chunk in chunks:
+                if type(chunk) is not bytes:
+                    chunk = ensure_bytes_chunk(chunk)
+                if chunk:
+                    yield chunk
+        finally:
+            # Closed early (the connection stopped sending): so is a generator given as
+            # the body, as in the async twin (AsyncPipeline.aclose).
+            if isinstance(chunks, GeneratorType):
+                chunks.close()
 
     def _iter_file(self) -> Iterator[bytes]:
         file = self._source
