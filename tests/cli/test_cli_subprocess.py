@@ -315,6 +315,16 @@ def test_importing_the_main_module_does_not_load_the_cli() -> None:
     assert result.stdout.decode().strip() == "[]"
 
 
+def run_python(script: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        env=clean_env(),
+        timeout=60,
+        check=False,
+    )
+
+
 def test_httpduo_main_is_the_command_loaded_on_first_use() -> None:
     # httpx.main's twin: a click command, callable as a program's entry point.
     script = (
@@ -325,13 +335,7 @@ def test_httpduo_main_is_the_command_loaded_on_first_use() -> None:
         "sys.argv = ['httpduo', '--version']\n"
         "httpduo.main()\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        env=clean_env(),
-        timeout=60,
-        check=False,
-    )
+    result = run_python(script)
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().splitlines() == [
         "[] Command True",
@@ -341,13 +345,7 @@ def test_httpduo_main_is_the_command_loaded_on_first_use() -> None:
 
 def test_httpduo_main_without_the_cli_extra_says_what_to_install() -> None:
     script = "import sys; sys.modules['click'] = None; import httpduo; httpduo.main()"
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        env=clean_env(),
-        timeout=60,
-        check=False,
-    )
+    result = run_python(script)
     assert result.returncode == 1
     assert result.stdout == b""
     assert b"click is not installed" in result.stderr
