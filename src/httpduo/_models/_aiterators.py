@@ -12,7 +12,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from types import AsyncGeneratorType
 from typing import Callable, Generic, Optional, TypeVar
 
@@ -24,7 +24,7 @@ T = TypeVar("T")
 _NEW, _RUNNING, _FLUSHING, _DONE = range(4)
 
 
-def _nothing() -> Iterable[T]:
+def _nothing() -> Sequence[T]:
     return ()
 
 
@@ -50,7 +50,8 @@ class AsyncPipeline(Generic[S, T]):
     `await end()`: a generator's loop written as an iterator class.
 
     `start` is called on the first `__anext__`. `on_error` sees every exception raised
-    along the way (to attach the request to it, say) before it propagates.
+    along the way (to attach the request to it, say) before it propagates. A step that
+    gives exactly one item (the usual case) hands it straight back: no buffering.
     """
 
     __slots__ = ("_end", "_finish", "_on_error", "_open", "_pending", "_source", "_state", "_step")
@@ -58,8 +59,8 @@ class AsyncPipeline(Generic[S, T]):
     def __init__(
         self,
         start: Callable[[], AsyncIterator[S]],
-        step: Callable[[S], Iterable[T]],
-        finish: Callable[[], Iterable[T]] = _nothing,
+        step: Callable[[S], Sequence[T]],
+        finish: Callable[[], Sequence[T]] = _nothing,
         end: Optional[Callable[[], Awaitable[None]]] = None,
         on_error: Optional[Callable[[BaseException], None]] = None,
     ) -> None:
@@ -69,7 +70,7 @@ class AsyncPipeline(Generic[S, T]):
         self._end = end
         self._on_error = on_error
         self._source: Optional[AsyncIterator[S]] = None
-        self._pending: Iterator[T] = iter(())
+        self._pending: list[T] = []  # items still to give, last one first
         self._state = _NEW
 
     def __aiter__(self) -> AsyncPipeline[S, T]:
@@ -80,26 +81,31 @@ class AsyncPipeline(Generic[S, T]):
         generator looping over it would; then only `StopAsyncIteration` follows."""
         source, self._source = self._source, None
         self._state = _DONE
-        self._pending = iter(())
+        self._pending = []
         if isinstance(source, AsyncGeneratorType):
             await source.aclose()
 
     async def __anext__(self) -> T:
+        pending = self._pending
+        if pending:
+            return pending.pop()
         try:
             while True:
-                for item in self._pending:
-                    return item
                 state = self._state
                 if state == _RUNNING:
-                    assert self._source is not None
                     try:
-                        raw = await self._source.__anext__()
+                        raw = await self._source.__anext__()  # type: ignore[union-attr]
                     except StopAsyncIteration:
                         self._state = _FLUSHING
                         self._source = None
-                        self._pending = iter(self._finish())
+                        items = self._finish()
                     else:
-                        self._pending = iter(self._step(raw))
+                        items = self._step(raw)
+                    if len(items) == 1:
+                        return items[0]
+                    if items:
+                        pending = self._pending = list(reversed(items))
+                        return pending.pop()
                 elif state == _NEW:
                     self._state = _RUNNING
                     self._source = self._open()
@@ -114,7 +120,7 @@ class AsyncPipeline(Generic[S, T]):
         except BaseException as exc:
             self._state = _DONE
             self._source = None
-            self._pending = iter(())
+            self._pending = []
             if self._on_error is not None:
                 self._on_error(exc)
             raise
