@@ -252,6 +252,8 @@ class ResponseBody:
         content = self._content
         if content is not None:
             return AsyncChunks(_slices(content, chunk_size))
+        if chunk_size is None and self._content_decoder() is None:
+            return self.aiter_raw()  # nothing to decode or re-cut: the raw chunks as they come
         decoder: Optional[ContentDecoder] = None
         chunker = ByteChunker()
 
