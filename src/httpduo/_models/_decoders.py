@@ -106,14 +106,14 @@ class ContentDecoder:
         self._decoded = held[max_length:]
         return bytes(held[:max_length])
 
-    def _pull_all(self) -> bytes:
+    def _pull_all(self, size: int = PULL_SIZE) -> bytes:
         pull = self.pull
-        first = pull(PULL_SIZE)
+        first = pull(size)
         if not first:
             return first
         parts = [first]
         while True:
-            output = pull(PULL_SIZE)
+            output = pull(size)
             if not output:
                 return b"".join(parts)
             parts.append(output)
@@ -176,6 +176,11 @@ class GZipDecoder(ContentDecoder):
         self._between_members = False
         self._ignore = False  # trailing non-gzip bytes seen: discard the rest
 
+    def decode(self, data: bytes) -> bytes:
+        # Everything at once was asked for: zlib's max_length 0 means no limit.
+        self.feed(data)
+        return self._pull_all(0)
+
     def feed(self, data: bytes) -> None:
         if data and not self._ignore:
             self._input = self._input + data if self._input else data
@@ -205,7 +210,7 @@ class GZipDecoder(ContentDecoder):
                 data = decompressor.unused_data
             else:
                 self._in_member = True
-                self._full = len(output) >= max_length
+                self._full = 0 < max_length <= len(output)
                 data = decompressor.unconsumed_tail
             if output or not data:
                 self._input = data
@@ -234,6 +239,11 @@ class DeflateDecoder(ContentDecoder):
         self._full = False
         self._in_stream = False
 
+    def decode(self, data: bytes) -> bytes:
+        # Everything at once was asked for: zlib's max_length 0 means no limit.
+        self.feed(data)
+        return self._pull_all(0)
+
     def feed(self, data: bytes) -> None:
         if data and not self._decompressor.eof:
             self._input = self._input + data if self._input else data
@@ -259,7 +269,7 @@ class DeflateDecoder(ContentDecoder):
                 self._in_stream = self._full = False
                 self._input = b""
                 return output
-            self._full = len(output) >= max_length
+            self._full = 0 < max_length <= len(output)
             data = self._input = decompressor.unconsumed_tail
             if output:
                 return output

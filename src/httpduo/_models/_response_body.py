@@ -9,6 +9,12 @@ Rules of this module:
 - Whole-body reads (`read()`/`aread()`) take the stream's `_read_all()`/`_aread_all()`
   and decode once; iteration decodes chunk by chunk. Both count `num_bytes_downloaded`
   and attach the request to the errors they raise.
+- Memory stays bounded while iterating, however far the body expands: a decoder's
+  output is pulled out in pieces (`PULL_SIZE`, or the chunk size if larger) and each is
+  handed on before the next network read; nothing holds a whole network read's output.
+- The opt-in size limits (`_body_limit.py`) are counted as the body comes in; passing
+  one closes the response, then raises `ResponseTooLarge`. With a limit, `read()`
+  iterates too, so it stops as early as streaming does.
 - `Response` is the one class built on `ResponseBody`. The body's fields are slots of
   `ResponseBody`, which `Response`'s constructors set up; `headers`, `_request` and
   `encoding` are `Response`'s, only read here.
@@ -19,7 +25,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union
 
+from ._body_limit import BodyLimit, body_limit
 from ._decoders import (
+    PULL_SIZE,
     ByteChunker,
     ContentDecoder,
     IdentityDecoder,
@@ -28,7 +36,13 @@ from ._decoders import (
     TextDecoder,
     get_content_decoder,
 )
-from ._exceptions import RequestError, StreamClosed, StreamConsumed, attach_request
+from ._exceptions import (
+    RequestError,
+    ResponseTooLarge,
+    StreamClosed,
+    StreamConsumed,
+    attach_request,
+)
 from ._headers import Headers
 from ._streams import AsyncByteStream, SyncByteStream
 
@@ -62,6 +76,33 @@ _ASYNC_CLOSE_ON_SYNC = (
 def _check_chunk_size(chunk_size: Optional[int]) -> None:
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
         raise ValueError(f"chunk_size must be a positive integer or None, not {chunk_size!r}")
+
+
+def _decoded_pieces(
+    decoder: Optional[ContentDecoder],
+    raw: bytes,
+    size: int,
+    limit: Optional[BodyLimit],
+    seen: list[int],
+) -> Iterator[bytes]:
+    """What `raw` decodes to, `size` bytes at most per piece, counted against `limit`
+    (`seen[0]` is the running total)."""
+    if decoder is None:
+        if limit is not None:
+            seen[0] += len(raw)
+            limit.check_body(seen[0])
+        yield raw
+        return
+    decoder.feed(raw)
+    pull = decoder.pull
+    while True:
+        data = pull(size)
+        if not data:
+            return
+        if limit is not None:
+            seen[0] += len(data)
+            limit.check_body(seen[0])
+        yield data
 
 
 class ResponseBody:
@@ -106,9 +147,16 @@ class ResponseBody:
         # identity and unknown codings pass the body through, as httpx does.
         return None if isinstance(decoder, IdentityDecoder) else decoder
 
+    def _limit(self) -> Optional[BodyLimit]:
+        request = self._request
+        return None if request is None else body_limit(request.extensions)
+
     def read(self) -> bytes:
         """Read and decode the whole body (once); return it."""
         content = self._content
+        if content is None and self._limit() is not None:
+            # Piece by piece, so a body past the limit is refused before it is in memory.
+            content = self._content = b"".join(self.iter_bytes())
         if content is None:
             stream = self._start_reading(SyncByteStream, _SYNC_ON_ASYNC)
             try:
@@ -153,17 +201,23 @@ class ResponseBody:
                     yield content[start : start + size]
             return
         decoder = self._content_decoder()
-        if decoder is None and chunk_size is None:
+        limit = self._limit()
+        if decoder is None and chunk_size is None and limit is None:
             yield from self.iter_raw()
             return
         chunker = ByteChunker(chunk_size)
+        size = max(chunk_size or 0, PULL_SIZE)
+        seen = [0]
         try:
             for raw in self.iter_raw():
-                yield from chunker.decode(raw if decoder is None else decoder.decode(raw))
+                for data in _decoded_pieces(decoder, raw, size, limit, seen):
+                    yield from chunker.split(data)
             if decoder is not None:
-                yield from chunker.decode(decoder.flush())
+                yield from chunker.split(decoder.flush())
         except RequestError as exc:
             attach_request(exc, self._request)
+            if isinstance(exc, ResponseTooLarge):
+                self.close()
             raise
         yield from chunker.flush()
 
@@ -188,20 +242,27 @@ class ResponseBody:
         """Yield the body as received (not decoded); closes the response at the end."""
         _check_chunk_size(chunk_size)
         stream = self._start_reading(SyncByteStream, _SYNC_ON_ASYNC)
+        limit = self._limit()
         try:
-            if chunk_size is None:
+            if chunk_size is None and limit is None:
                 for raw in stream:
                     if raw:
                         self._num_bytes_downloaded += len(raw)
                         yield raw
             else:
+                if limit is not None:
+                    limit.check_length(self.headers, self._content_decoder() is not None)
                 chunker = ByteChunker(chunk_size)
                 for raw in stream:
                     self._num_bytes_downloaded += len(raw)
-                    yield from chunker.decode(raw)
+                    if limit is not None:
+                        limit.check_download(self._num_bytes_downloaded)
+                    yield from chunker.split(raw)
                 yield from chunker.flush()
         except RequestError as exc:
             attach_request(exc, self._request)
+            if isinstance(exc, ResponseTooLarge):
+                self.close()
             raise
         self.close()
 
@@ -224,6 +285,9 @@ class ResponseBody:
     async def aread(self) -> bytes:
         """Read and decode the whole body (once); return it."""
         content = self._content
+        if content is None and self._limit() is not None:
+            # Piece by piece, so a body past the limit is refused before it is in memory.
+            content = self._content = b"".join([data async for data in self.aiter_bytes()])
         if content is None:
             stream = self._start_reading(AsyncByteStream, _ASYNC_ON_SYNC)
             try:
@@ -246,16 +310,22 @@ class ResponseBody:
                     yield content[start : start + size]
             return
         decoder = self._content_decoder()
+        limit = self._limit()
         chunker = ByteChunker(chunk_size)
+        size = max(chunk_size or 0, PULL_SIZE)
+        seen = [0]
         try:
             async for raw in self.aiter_raw():
-                for chunk in chunker.decode(raw if decoder is None else decoder.decode(raw)):
-                    yield chunk
+                for data in _decoded_pieces(decoder, raw, size, limit, seen):
+                    for chunk in chunker.split(data):
+                        yield chunk
             if decoder is not None:
-                for chunk in chunker.decode(decoder.flush()):
+                for chunk in chunker.split(decoder.flush()):
                     yield chunk
         except RequestError as exc:
             attach_request(exc, self._request)
+            if isinstance(exc, ResponseTooLarge):
+                await self.aclose()
             raise
         for chunk in chunker.flush():
             yield chunk
@@ -286,16 +356,23 @@ class ResponseBody:
         """Yield the body as received (not decoded); closes the response at the end."""
         _check_chunk_size(chunk_size)
         stream = self._start_reading(AsyncByteStream, _ASYNC_ON_SYNC)
+        limit = self._limit()
         chunker = ByteChunker(chunk_size)
         try:
+            if limit is not None:
+                limit.check_length(self.headers, self._content_decoder() is not None)
             async for raw in stream:
                 self._num_bytes_downloaded += len(raw)
-                for chunk in chunker.decode(raw):
+                if limit is not None:
+                    limit.check_download(self._num_bytes_downloaded)
+                for chunk in chunker.split(raw):
                     yield chunk
             for chunk in chunker.flush():
                 yield chunk
         except RequestError as exc:
             attach_request(exc, self._request)
+            if isinstance(exc, ResponseTooLarge):
+                await self.aclose()
             raise
         await self.aclose()
 
