@@ -140,3 +140,12 @@ def test_redirect_to_file_url_names_the_location_sent(raw_server: Any) -> None:
     with httpduo.Client(follow_redirects=True) as client:
         with pytest.raises(httpduo.UnsupportedProtocol, match="'file:///etc/passwd'"):
             client.get(server.url)
+
+
+def test_too_many_content_codings_while_streaming(raw_server: Any) -> None:
+    server = raw_server(bomb_script)
+    url = server.url + "/many/1"
+    with httpduo.Client() as client, client.stream("GET", url) as response:
+        with pytest.raises(httpduo.DecodingError) as caught:
+            count_chunks(response, [])
+        assert caught.value.request.url == url

@@ -37,6 +37,7 @@ from ._decoders import (
     get_content_decoder,
 )
 from ._exceptions import (
+    DecodingError,
     RequestError,
     ResponseTooLarge,
     StreamClosed,
@@ -143,7 +144,11 @@ class ResponseBody:
         codings = self.headers.get_list("content-encoding")
         if not codings:
             return None
-        decoder = get_content_decoder(codings)
+        try:
+            decoder = get_content_decoder(codings)
+        except DecodingError as exc:  # too many codings
+            attach_request(exc, self._request)
+            raise
         # identity and unknown codings pass the body through, as httpx does.
         return None if isinstance(decoder, IdentityDecoder) else decoder
 
