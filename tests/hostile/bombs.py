@@ -41,23 +41,25 @@ def _deflate_segments(size: int) -> tuple[bytes, bytes]:
     return segment * (mib - 1) + last, segment
 
 
+def _checksum(function: Callable[[bytes, int], int], start: int, size: int) -> int:
+    value = start
+    for _ in range(size // MIB):
+        value = function(_ZEROS, value)
+    return value
+
+
 @functools.cache
 def gzip_bomb(size: int) -> bytes:
     body, _ = _deflate_segments(size)
-    crc = 0
-    for _ in range(size // MIB):
-        crc = zlib.crc32(_ZEROS, crc)
     header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
-    return header + body + struct.pack("<II", crc, size & 0xFFFFFFFF)
+    trailer = struct.pack("<II", _checksum(zlib.crc32, 0, size), size & 0xFFFFFFFF)
+    return header + body + trailer
 
 
 @functools.cache
 def deflate_bomb(size: int) -> bytes:
     body, _ = _deflate_segments(size)
-    adler = 1
-    for _ in range(size // MIB):
-        adler = zlib.adler32(_ZEROS, adler)
-    return b"\x78\xda" + body + struct.pack(">I", adler)
+    return b"\x78\xda" + body + struct.pack(">I", _checksum(zlib.adler32, 1, size))
 
 
 @functools.cache

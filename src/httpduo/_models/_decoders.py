@@ -155,10 +155,28 @@ class IdentityDecoder(ContentDecoder):
         return self._pull_all()
 
 
+class _ZlibDecoder(ContentDecoder):
+    """What gzip and deflate share: zlib, with its output limit (max_length)."""
+
+    __slots__ = ()
+
+    def decode(self, data: bytes) -> bytes:
+        # Everything at once was asked for: zlib's max_length 0 means no limit.
+        self.feed(data)
+        return self._pull_all(0)
+
+    def _inflate(self, decompressor: Any, data: bytes, max_length: int) -> bytes:
+        try:
+            output: bytes = decompressor.decompress(data, max_length)
+        except zlib.error as exc:
+            raise self._corrupt(exc) from exc
+        return output
+
+
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-class GZipDecoder(ContentDecoder):
+class GZipDecoder(_ZlibDecoder):
     """gzip, including bodies of several concatenated gzip members.
 
     Bytes after the last member that do not start a new member (padding, garbage) are
@@ -175,11 +193,6 @@ class GZipDecoder(ContentDecoder):
         self._in_member = False  # bytes fed to the current member, its end not yet seen
         self._between_members = False
         self._ignore = False  # trailing non-gzip bytes seen: discard the rest
-
-    def decode(self, data: bytes) -> bytes:
-        # Everything at once was asked for: zlib's max_length 0 means no limit.
-        self.feed(data)
-        return self._pull_all(0)
 
     def feed(self, data: bytes) -> None:
         if data and not self._ignore:
@@ -200,10 +213,7 @@ class GZipDecoder(ContentDecoder):
                 self._decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
                 self._between_members = False
             decompressor = self._decompressor
-            try:
-                output = decompressor.decompress(data, max_length)
-            except zlib.error as exc:
-                raise self._corrupt(exc) from exc
+            output = self._inflate(decompressor, data, max_length)
             if decompressor.eof:
                 self._in_member = self._full = False
                 self._between_members = True
@@ -223,7 +233,7 @@ class GZipDecoder(ContentDecoder):
         return rest
 
 
-class DeflateDecoder(ContentDecoder):
+class DeflateDecoder(_ZlibDecoder):
     """deflate: zlib-wrapped (RFC 1950) as specified, or raw deflate (RFC 1951) as some
     servers send it. The first two bytes decide: if they are not a valid zlib header the
     body is decoded as raw deflate. Bytes after the end of the stream are ignored.
@@ -238,11 +248,6 @@ class DeflateDecoder(ContentDecoder):
         self._probing = True  # the format is not decided yet
         self._full = False
         self._in_stream = False
-
-    def decode(self, data: bytes) -> bytes:
-        # Everything at once was asked for: zlib's max_length 0 means no limit.
-        self.feed(data)
-        return self._pull_all(0)
 
     def feed(self, data: bytes) -> None:
         if data and not self._decompressor.eof:
@@ -261,10 +266,7 @@ class DeflateDecoder(ContentDecoder):
                 self._decompressor = zlib.decompressobj(-zlib.MAX_WBITS)
         decompressor = self._decompressor
         while data or self._full:
-            try:
-                output = decompressor.decompress(data, max_length)
-            except zlib.error as exc:
-                raise self._corrupt(exc) from exc
+            output = self._inflate(decompressor, data, max_length)
             if decompressor.eof:
                 self._in_stream = self._full = False
                 self._input = b""
