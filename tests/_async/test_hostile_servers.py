@@ -114,6 +114,9 @@ async def test_download_limit_refuses_a_long_content_length_up_front(raw_server:
         response = await client.get(url, extensions={"max_response_download": MIB})
         assert len(response.content) == 64 * MIB
         assert response.num_bytes_downloaded < MIB
+        # A HEAD answer's Content-Length describes a body that is not sent.
+        response = await client.head(url, extensions={"max_response_download": 1000})
+        assert response.status_code == 200
 
 
 async def test_bad_body_limit_is_a_clear_error(raw_server: Any) -> None:

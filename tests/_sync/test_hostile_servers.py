@@ -111,6 +111,9 @@ def test_download_limit_refuses_a_long_content_length_up_front(raw_server: Any) 
         response = client.get(url, extensions={"max_response_download": MIB})
         assert len(response.content) == 64 * MIB
         assert response.num_bytes_downloaded < MIB
+        # A HEAD answer's Content-Length describes a body that is not sent.
+        response = client.head(url, extensions={"max_response_download": 1000})
+        assert response.status_code == 200
 
 
 def test_bad_body_limit_is_a_clear_error(raw_server: Any) -> None:

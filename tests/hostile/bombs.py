@@ -125,6 +125,8 @@ def bomb_script(conn: Conn) -> None:
             lines = [b"HTTP/1.1 200 OK", b"Content-Length: %d" % len(body)]
             lines += [name + b": " + value for name, value in headers]
             conn.send(b"\r\n".join(lines) + b"\r\n\r\n")
+            if head.startswith(b"HEAD "):
+                continue
             view = memoryview(body)
             for start in range(0, len(body), 64 * 1024):
                 conn.send(bytes(view[start : start + 64 * 1024]))

@@ -129,6 +129,7 @@ class ResponseBody:
 
     # Response's own, read here.
     headers: Headers
+    status_code: int
     _request: Optional[Request]
     encoding: Optional[str]  # a property of Response's
 
@@ -155,6 +156,13 @@ class ResponseBody:
     def _limit(self) -> Optional[BodyLimit]:
         request = self._request
         return None if request is None else body_limit(request.extensions)
+
+    def _check_length(self, limit: BodyLimit) -> None:
+        # HEAD, 204 and 304 answers have no body, whatever Content-Length says.
+        request = self._request
+        if self.status_code in (204, 304) or (request is not None and request.method == "HEAD"):
+            return
+        limit.check_length(self.headers, self._content_decoder() is not None)
 
     def read(self) -> bytes:
         """Read and decode the whole body (once); return it."""
@@ -256,7 +264,7 @@ class ResponseBody:
                         yield raw
             else:
                 if limit is not None:
-                    limit.check_length(self.headers, self._content_decoder() is not None)
+                    self._check_length(limit)
                 chunker = ByteChunker(chunk_size)
                 for raw in stream:
                     self._num_bytes_downloaded += len(raw)
@@ -365,7 +373,7 @@ class ResponseBody:
         chunker = ByteChunker(chunk_size)
         try:
             if limit is not None:
-                limit.check_length(self.headers, self._content_decoder() is not None)
+                self._check_length(limit)
             async for raw in stream:
                 self._num_bytes_downloaded += len(raw)
                 if limit is not None:
