@@ -6,7 +6,7 @@ Rules:
   transfer decoding, before content decoding: what `num_bytes_downloaded` counts).
   Either may be given alone; None or absent means no limit.
 - The limit is checked as the body comes in, piece by piece, so no more than one piece
-  (<= 64 KiB, or the chunk size asked for) is spent past it; a `Content-Length` that
+  (<= 256 KiB, or the chunk size asked for) is spent past it; a `Content-Length` that
   already says too much is refused before a byte of the body is read.
 - Passing it raises `ResponseTooLarge`; the caller (`ResponseBody`) closes the response.
 """

@@ -61,7 +61,7 @@ __all__ = [
 
 # The most one `pull()` of the decoders' own is asked for when the caller has no chunk
 # size of its own in mind (read(), iter_bytes() without chunk_size, a stack's layers).
-PULL_SIZE = 64 * 1024
+PULL_SIZE = 256 * 1024
 # More stacked codings than this is a hostile or broken server, not a real body.
 MAX_CODINGS = 5
 
