@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nox
+from packaging.requirements import Requirement  # nox depends on packaging
 
 # virtualenv ships with nox, so no other tool is needed; stdlib venv would also work, slower.
 nox.options.default_venv_backend = "virtualenv"
@@ -23,6 +24,12 @@ nox.options.sessions = ["lint", "typing", "codegen", "tests", "docs"]
 nox.options.error_on_external_run = True
 
 ROOT = Path(__file__).resolve().parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+# The oldest and newest Python the project supports, from pyproject's classifiers.
+PYTHON_ENDS = [
+    nox.project.python_versions(PYPROJECT)[0],
+    nox.project.python_versions(PYPROJECT)[-1],
+]
 
 RUFF = "ruff==0.17.6"
 MYPY = "mypy==2.4.1"
@@ -83,15 +90,38 @@ def codegen(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """pytest with a coverage report; arguments after `--` go to pytest."""
     session.install("-e", ".[all]", *TEST_DEPS)
+    _run_suite(session, coverage=True)
+    if not session.posargs:
+        # A brief coverage-guided run of the llhttp codec's fuzz target (longer by hand:
+        # see fuzz/README.md); tests/codecs/test_fuzz_smoke.py runs it without atheris.
+        session.install("atheris")
+        session.run("python", "fuzz/fuzz_llhttp_codec.py", "-atheris_runs=20000")
+
+
+@nox.session(python=PYTHON_ENDS)
+def lowest(session: nox.Session) -> None:
+    """The suite with every dependency and extra at the lowest version pyproject allows.
+
+    The pins are read from pyproject's floors (`anyio>=4.10` installs anyio==4.10), so
+    they cannot drift from what we declare; the test tools resolve around them.
+    """
+    session.install("-e", ".[all]", *TEST_DEPS, *floor_pins(str(session.python)))
+    session.run("python", "-m", "pip", "list", "--format=freeze", silent=False)
+    _run_suite(session, coverage=False)
+
+
+@nox.session(python=PYTHON_ENDS)
+def newest(session: nox.Session) -> None:
+    """The suite with the newest release of every dependency, extra and test tool."""
+    session.install("--upgrade", "--upgrade-strategy=eager", "-e", ".[all]", *TEST_DEPS)
+    session.run("python", "-m", "pip", "list", "--format=freeze", silent=False)
+    _run_suite(session, coverage=False)
+
+
+def _run_suite(session: nox.Session, *, coverage: bool) -> None:
     # `python -m pytest` puts the checkout on sys.path: tests import `tests.*` helpers.
-    session.run(
-        "python",
-        "-m",
-        "pytest",
-        "--cov",
-        "--cov-report=term-missing:skip-covered",
-        *session.posargs,
-    )
+    cov = ["--cov", "--cov-report=term-missing:skip-covered"] if coverage else []
+    session.run("python", "-m", "pytest", *cov, *session.posargs)
     if not session.posargs:
         # The defaults above are the llhttp codec and, under asyncio, the native backend;
         # the whole suite runs again on the other codec and backend (h11, anyio). Trio
@@ -102,10 +132,30 @@ def tests(session: nox.Session) -> None:
             "pytest",
             env={"HTTPDUO_HTTP1_CODEC": "h11", "HTTPDUO_ASYNC_BACKEND": "anyio"},
         )
-        # A brief coverage-guided run of the llhttp codec's fuzz target (longer by hand:
-        # see fuzz/README.md); tests/codecs/test_fuzz_smoke.py runs it without atheris.
-        session.install("atheris")
-        session.run("python", "fuzz/fuzz_llhttp_codec.py", "-atheris_runs=20000")
+
+
+def floor_pins(python_version: str) -> list[str]:
+    """`name==floor` for every dependency and extra in pyproject that applies on that Python.
+
+    A requirement without a floor is an error: "lowest" would mean whatever ancient
+    release the index still has, which nobody tests.
+    """
+    project = PYPROJECT["project"]
+    texts = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        texts += [text for text in extra if not text.startswith(project["name"] + "[")]
+    pins = []
+    for text in texts:
+        requirement = Requirement(text)
+        marker = requirement.marker
+        if marker is not None and not marker.evaluate({"python_version": python_version}):
+            continue
+        floors = [spec.version for spec in requirement.specifier if spec.operator == ">="]
+        if len(floors) != 1:
+            session_error = f"pyproject.toml: {text!r} needs exactly one `>=` floor"
+            raise ValueError(session_error)
+        pins.append(f"{requirement.name}=={floors[0]}")
+    return pins
 
 
 @nox.session
