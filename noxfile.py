@@ -13,6 +13,8 @@ sync trees, so the ruff that writes them and the ruff that checks them must agre
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import nox
@@ -52,6 +54,20 @@ TEST_DEPS = [
 ]
 
 
+# What the integration tests start (tests/servers/): command -> the Debian package with it.
+# Tests missing one skip locally and fail with CI=true (tests/missing.py), so this table
+# cannot silently fall behind the tests.
+DAEMONS = {
+    "squid": "squid",
+    "tinyproxy": "tinyproxy",
+    "danted": "dante-server",
+    "microsocks": "microsocks",
+    "nginx": "nginx-light",
+    "openssl": "openssl",
+}
+SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+
 def _present(*paths: str) -> list[str]:
     # An empty folder (bench/ before it has files) does not exist in a fresh clone.
     return [path for path in paths if (ROOT / path).exists()]
@@ -89,6 +105,7 @@ def codegen(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """pytest with a coverage report; arguments after `--` go to pytest."""
+    _install_daemons(session)
     session.install("-e", ".[all]", *TEST_DEPS)
     _run_suite(session, coverage=True)
     if not session.posargs:
@@ -105,6 +122,7 @@ def lowest(session: nox.Session) -> None:
     The pins are read from pyproject's floors (`anyio>=4.10` installs anyio==4.10), so
     they cannot drift from what we declare; the test tools resolve around them.
     """
+    _install_daemons(session)
     session.install("-e", ".[all]", *TEST_DEPS, *floor_pins(str(session.python)))
     session.run("python", "-m", "pip", "list", "--format=freeze", silent=False)
     _run_suite(session, coverage=False)
@@ -113,6 +131,7 @@ def lowest(session: nox.Session) -> None:
 @nox.session(python=PYTHON_ENDS)
 def newest(session: nox.Session) -> None:
     """The suite with the newest release of every dependency, extra and test tool."""
+    _install_daemons(session)
     session.install("--upgrade", "--upgrade-strategy=eager", "-e", ".[all]", *TEST_DEPS)
     session.run("python", "-m", "pip", "list", "--format=freeze", silent=False)
     _run_suite(session, coverage=False)
@@ -132,6 +151,46 @@ def _run_suite(session: nox.Session, *, coverage: bool) -> None:
             "pytest",
             env={"HTTPDUO_HTTP1_CODEC": "h11", "HTTPDUO_ASYNC_BACKEND": "anyio"},
         )
+
+
+def _install_daemons(session: nox.Session) -> None:
+    """Install the Debian packages whose daemons the tests start, or stop saying how to.
+
+    Only what is missing is installed (`apt-get` as root); the packages' own services
+    are kept from starting by a policy-rc.d for the duration, as the tests run private
+    instances. Without root or apt-get the session stops with the command to run.
+    """
+    absent = sorted(
+        {
+            package
+            for command, package in DAEMONS.items()
+            if shutil.which(command) is None
+            and not any(os.access(os.path.join(d, command), os.X_OK) for d in SBIN)
+        }
+    )
+    if not absent:
+        return
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *absent]
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        session.error(
+            f"The tests need these Debian packages, not installed here: {' '.join(absent)}. "
+            f"Run `sudo {' '.join(command)}` (elsewhere, install the same programs), "
+            "then this session again."
+        )
+    session.log(f"Installing {' '.join(absent)} for the integration tests")
+    policy = Path("/usr/sbin/policy-rc.d")
+    created = not policy.exists()
+    if created:
+        policy.write_text("#!/bin/sh\nexit 101\n")  # 101: "action forbidden", no service starts
+        policy.chmod(0o755)
+    try:
+        session.run_install("apt-get", "update", "-qq", external=True)
+        session.run_install(
+            *command, "-qq", env={"DEBIAN_FRONTEND": "noninteractive"}, external=True
+        )
+    finally:
+        if created:
+            policy.unlink()
 
 
 def floor_pins(python_version: str) -> list[str]:

@@ -25,6 +25,7 @@ from tests.cli.helpers import (
     run_in_terminal,
     strip_ansi,
 )
+from tests.missing import missing
 from tests.servers.app import BINARY_BODY, iter_pattern
 
 pytestmark = [
@@ -318,7 +319,7 @@ def test_the_console_script_points_at_main() -> None:
     try:
         distribution = importlib.metadata.distribution("httpduo")
     except importlib.metadata.PackageNotFoundError:
-        pytest.skip("httpduo is not installed as a distribution")
+        missing("httpduo is not installed as a distribution (pip install -e .)")
     scripts = {ep.name: ep for ep in distribution.entry_points if ep.group == "console_scripts"}
     assert scripts["httpduo"].value == "httpduo._cli.main:main"
     from httpduo._cli.main import main
