@@ -1,15 +1,20 @@
-"""Developer sessions. The whole check, as README and .ci/run give it:
+"""Developer sessions. The whole check, as README and .ci/run give it (in a virtualenv):
 
     pip install nox && nox -s lint typing codegen tests docs
 
 (`nox` alone runs the same five, in that order; add `-r` to reuse the virtualenvs between
-runs). Every session runs on the interpreter that runs nox, in a virtualenv of its own, so
-a fresh machine needs only Python and pip. `nox -s codegen -- write` regenerates the sync
-trees with the pinned tools (plain `python -m codegen` does the same with yours).
+runs). Those sessions run on the interpreter that runs nox, in a virtualenv of their own,
+so a fresh machine needs only Python and pip; `tests` installs the Debian daemons the
+tests start when it can (`_install_daemons`). `nox -s codegen -- write` regenerates the
+sync trees with the pinned tools (plain `python -m codegen` does the same with yours).
+
+`lowest` and `newest` run the suite at the dependency ends, each on the oldest and the
+newest Python of pyproject's classifiers (`lowest-3.9`, ..., `newest-3.13`); CI runs
+`lowest-3.9` and `newest-3.13`.
 
 Rules: tools whose output is compared byte for byte are pinned: ruff formats the generated
-sync trees, so the ruff that writes them and the ruff that checks them must agree.
-"""
+sync trees, so the ruff that writes them and the ruff that checks them must agree. The
+lowest versions are read from pyproject, never listed here."""
 
 from __future__ import annotations
 
