@@ -216,8 +216,7 @@ def floor_pins(python_version: str) -> list[str]:
             continue
         floors = [spec.version for spec in requirement.specifier if spec.operator == ">="]
         if len(floors) != 1:
-            session_error = f"pyproject.toml: {text!r} needs exactly one `>=` floor"
-            raise ValueError(session_error)
+            raise ValueError(f"pyproject.toml: {text!r} needs exactly one `>=` floor")
         pins.append(f"{requirement.name}=={floors[0]}")
     return pins
 
