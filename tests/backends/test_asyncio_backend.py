@@ -20,6 +20,7 @@ from typing import Any, Callable, List, Tuple
 import anyio
 import pytest
 from tests.backends.helpers import check_tls_in_tls, read_exactly
+from tests.missing import import_or_missing
 
 from httpduo._backends.anyio import AnyIOBackend
 from httpduo._backends.anyio import default_backend as async_default_backend
@@ -445,7 +446,7 @@ async def test_default_backend_is_native_under_asyncio(monkeypatch: pytest.Monke
 
 def test_default_backend_is_anyio_under_trio(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HTTPDUO_ASYNC_BACKEND", raising=False)
-    pytest.importorskip("trio")
+    import_or_missing("trio")
 
     async def pick() -> Any:
         return running_on_asyncio(), async_default_backend()

@@ -11,6 +11,7 @@ from typing import Any, List
 
 import anyio
 import pytest
+from tests.missing import import_or_missing
 from tests.servers.app import pattern_bytes
 from tests.servers.raw import close_idle_keepalive, never_reads, reset_mid_body, slow_drip
 
@@ -129,7 +130,7 @@ async def test_tls_verification_failure_is_connect_error(tls_server: Any) -> Non
 
 
 async def test_http2_multiplexes_over_the_native_stream(h2_server: Any, ca_cert_path: str) -> None:
-    pytest.importorskip("h2")
+    import_or_missing("h2")
     context = ssl.create_default_context(cafile=ca_cert_path)
     context.set_alpn_protocols(["h2", "http/1.1"])
     bodies: List[bytes] = []

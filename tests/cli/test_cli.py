@@ -8,6 +8,7 @@ human-readable rendering (the subprocess tests use a real pseudo-terminal).
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import pathlib
@@ -52,10 +53,16 @@ BASE_ENV: dict[str, Optional[str]] = {
 }
 
 
+# click < 8.2 mixes stderr into stdout unless told not to; 8.2 always keeps them apart
+# (`result.output` has both) and no longer takes the argument. pyproject allows 8.0.
+_CLICK = tuple(int(part) for part in importlib.metadata.version("click").split(".")[:2])
+_RUNNER_OPTIONS: dict[str, Any] = {"mix_stderr": False} if _CLICK < (8, 2) else {}
+
+
 def invoke(
     *args: str, input: Optional[bytes] = None, env: Optional[dict[str, str]] = None
 ) -> Result:
-    runner = CliRunner()
+    runner = CliRunner(**_RUNNER_OPTIONS)
     return runner.invoke(
         cli, list(args), input=input, env={**BASE_ENV, **(env or {})}, catch_exceptions=False
     )

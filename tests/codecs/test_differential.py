@@ -37,9 +37,10 @@ from tests.codecs.corpus import (
     run,
     split,
 )
+from tests.missing import import_or_missing
 
-pytest.importorskip("httptools")
-from httpduo._codecs.llhttp import LLHTTPCodec
+import_or_missing("httptools", module_level=True)
+from httpduo._codecs.llhttp import LLHTTPCodec  # noqa: E402
 
 SETTINGS = settings(
     max_examples=400,

@@ -13,12 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.codecs.corpus import CASES
+from tests.missing import import_or_missing, missing
 
-pytest.importorskip("httptools")
+import_or_missing("httptools", module_level=True)
 
 TARGET = pathlib.Path(__file__).resolve().parents[2] / "fuzz" / "fuzz_llhttp_codec.py"
 if not TARGET.exists():  # an sdist ships tests/ but not fuzz/
-    pytest.skip(f"{TARGET} is not there", allow_module_level=True)
+    missing(f"{TARGET} is not there", module_level=True)
 
 
 def _load_target() -> Callable[[bytes], None]:

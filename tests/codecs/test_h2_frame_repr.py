@@ -6,11 +6,13 @@ import binascii
 
 import pytest
 
-pytest.importorskip("h2")
+from tests.missing import import_or_missing
 
-import hyperframe.frame
+import_or_missing("h2", module_level=True)
 
-from httpduo._codecs.h2 import load_h2
+import hyperframe.frame  # noqa: E402
+
+from httpduo._codecs.h2 import load_h2  # noqa: E402
 
 
 def reference_repr(data: bytes) -> str:

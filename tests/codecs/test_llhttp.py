@@ -19,9 +19,10 @@ from httpduo._models._requests import Request
 from httpduo._models._streams import SyncByteStream
 from httpduo._sync._http11 import COALESCE_LIMIT, HTTP11Connection
 from tests.codecs.corpus import HOST, UPGRADE, CodecFactory, fields
+from tests.missing import import_or_missing
 
-pytest.importorskip("httptools")
-from httpduo._codecs.llhttp import LLHTTPCodec
+import_or_missing("httptools", module_level=True)
+from httpduo._codecs.llhttp import LLHTTPCodec  # noqa: E402
 
 BOTH = pytest.mark.parametrize("factory", [H11Codec, LLHTTPCodec], ids=["h11", "llhttp"])
 

@@ -12,6 +12,7 @@ import certifi
 import pytest
 import trustme
 from cryptography.hazmat.primitives import serialization
+from tests.missing import missing
 
 from httpduo._models._ssl import create_ssl_context
 
@@ -142,7 +143,7 @@ def hashed_ca_dir(files: Files) -> str:
     """A CA directory in OpenSSL's hashed layout (needs the `openssl` command)."""
     openssl = shutil.which("openssl")
     if openssl is None:
-        pytest.skip("the openssl command is needed to build a hashed CA directory")
+        missing("the openssl command builds a hashed CA directory (apt-get install openssl)")
     digest = subprocess.run(
         [openssl, "x509", "-hash", "-noout", "-in", files.ca_file],
         capture_output=True,

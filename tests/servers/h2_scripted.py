@@ -44,6 +44,7 @@ import h2.settings
 import pytest
 from hyperframe.frame import GoAwayFrame
 
+from tests.missing import missing
 from tests.servers.app import iter_pattern
 from tests.servers.base import ServerStartError
 from tests.servers.certs import TLSFiles
@@ -414,7 +415,7 @@ def _nginx_binary() -> Optional[str]:
 def nginx_h2_server(tls_files: TLSFiles) -> Iterator[NginxServer]:
     binary = _nginx_binary()
     if binary is None:
-        pytest.skip("nginx is not installed (Debian/Ubuntu: apt-get install nginx-light)")
+        missing("nginx is not installed (Debian/Ubuntu: apt-get install nginx-light)")
     server = NginxServer(binary, tls_files)
     try:
         server.wait_ready()

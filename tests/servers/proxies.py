@@ -1,9 +1,9 @@
 """Real proxy servers on 127.0.0.1 for the proxy tests: squid, tinyproxy, dante, microsocks.
 
 Rules:
-- Each proxy is a Debian package's binary (`.ci/run` installs squid, tinyproxy,
+- Each proxy is a Debian package's binary (`nox -s tests` installs squid, tinyproxy,
   dante-server and microsocks). A missing binary skips the tests that use it, naming the
-  package to install.
+  package to install; with CI=true it fails them (tests/missing.py).
 - A proxy runs as a child process in its own session, with a config generated into its
   own temporary directory, on free loopback ports. It is ready once its ports accept
   connections (within `STARTUP_TIMEOUT`); a proxy that exits or never listens fails the
@@ -44,6 +44,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 import pytest
 
+from tests.missing import missing
 from tests.servers.certs import TLSFiles
 
 STARTUP_TIMEOUT = 20.0
@@ -438,7 +439,7 @@ def _group_of(user: str) -> str:
 def _require(binary: str, package: str) -> str:
     path = find_binary(binary)
     if path is None:
-        pytest.skip(f"{binary} is not installed (apt-get install {package})")
+        missing(f"{binary} is not installed (apt-get install {package})")
     return path
 
 

@@ -21,6 +21,7 @@ from typing import Iterator
 
 import pytest
 
+from tests.missing import import_or_missing
 from tests.servers.app import (
     BINARY_BODY,
     COMPRESSIBLE_TEXT,
@@ -183,9 +184,9 @@ def _decompress(name: str, data: bytes) -> bytes:
     if name == "deflate":
         return zlib.decompress(data)
     if name == "br":
-        brotli = pytest.importorskip("brotli")
+        brotli = import_or_missing("brotli")
         return bytes(brotli.decompress(data))
-    zstandard = pytest.importorskip("zstandard")
+    zstandard = import_or_missing("zstandard")
     return bytes(zstandard.ZstdDecompressor().decompressobj().decompress(data))
 
 
@@ -432,7 +433,7 @@ def test_tls_server_rejected_without_the_ca(tls_server: UvicornServer) -> None:
 
 
 def _unrelated_ca_pem() -> str:
-    trustme = pytest.importorskip("trustme")
+    trustme = import_or_missing("trustme")
     return str(trustme.CA().cert_pem.bytes().decode())
 
 

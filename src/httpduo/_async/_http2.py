@@ -87,7 +87,8 @@ __all__ = ["AsyncHTTP2Connection", "ConnectionNotAvailable", "load_h2"]
 logger = logging.getLogger("httpduo.http2")
 
 READ_SIZE: Final = 64 * 1024
-# The most a closing response spends sending its RST_STREAM (less if its write timeout is).
+# The most a closing response spends sending its RST_STREAM (less if its write timeout is),
+# and the least `answer_idle()` gives its replies.
 CLEANUP_TIMEOUT: Final = 1.0
 # The most `answer_idle()` spends reading (the rest of a frame that is partly there).
 IDLE_ANSWER_TIMEOUT: Final = 0.25
@@ -232,7 +233,12 @@ class AsyncHTTP2Connection:
             return not stream.get_extra_info("is_readable")
 
         try:
-            await self._wait_until(answered, None, IDLE_ANSWER_TIMEOUT, ReadTimeout)
+            # The reading is bounded, not the replies: a write cut short fails the
+            # connection, and on a loaded machine the little time left to read was too
+            # little to write a PING's answer (issue 16).
+            await self._wait_until(
+                answered, None, IDLE_ANSWER_TIMEOUT, ReadTimeout, min_write_time=CLEANUP_TIMEOUT
+            )
         except RequestError:
             pass
 
@@ -341,10 +347,12 @@ class AsyncHTTP2Connection:
         stream: Optional[H2Stream],
         timeout: Optional[float],
         timeout_error: type[RequestError],
+        min_write_time: float = 0.0,
     ) -> None:
         """Return once `ready(reader)` (checked under the state mutex; `reader` tells
         whether this call holds the reader role) holds, reading meanwhile if nobody else
-        is; raise `timeout_error` if `timeout` runs out first."""
+        is; raise `timeout_error` if `timeout` runs out first. The replies flushed while
+        reading get what is left of `timeout`, but at least `min_write_time`."""
         backend = self._backend
         h2 = self._h2
         deadline = None if timeout is None else backend.time() + timeout
@@ -365,8 +373,16 @@ class AsyncHTTP2Connection:
                         h2.park(event, stream)
                 remaining = None if deadline is None else max(deadline - backend.time(), 0.0)
                 if reader:
+                    if remaining == 0.0:
+                        # Out of time: give up before any I/O. `_read_once` would flush
+                        # first, and a write given no time fails the whole connection (a
+                        # loaded machine got here from `answer_idle`, closing a busy one).
+                        raise timeout_error(f"Timed out after {timeout:g}s waiting on HTTP/2")
+                    write_timeout = remaining
+                    if write_timeout is not None and write_timeout < min_write_time:
+                        write_timeout = min_write_time
                     try:
-                        await self._read_once(remaining)
+                        await self._read_once(remaining, write_timeout)
                     except ReadTimeout as exc:
                         if timeout_error is ReadTimeout:
                             raise
@@ -383,9 +399,9 @@ class AsyncHTTP2Connection:
                     h2.reading = False
                 h2.hand_over()
 
-    async def _read_once(self, timeout: Optional[float]) -> None:
+    async def _read_once(self, timeout: Optional[float], write_timeout: Optional[float]) -> None:
         """As the reader: flush, read once, feed h2, file the events, flush their replies."""
-        await self._flush(timeout)
+        await self._flush(write_timeout)
         h2 = self._h2
         try:
             data = await self._stream.read(READ_SIZE, timeout)
@@ -401,7 +417,7 @@ class AsyncHTTP2Connection:
         if failed:
             await self._stream.aclose()
         elif pending:
-            await self._flush(timeout)
+            await self._flush(write_timeout)
 
     # ---- writing: one writer for everyone -------------------------------------------
 

@@ -4,7 +4,7 @@ Rules:
 - Connecting is our own Happy Eyeballs (RFC 8305) on raw non-blocking sockets:
   `anyio.connect_tcp` races addresses too, but cannot apply socket options before
   connecting. Each attempt waits with `anyio.wait_writable`; the winner is handed to
-  `anyio.abc.SocketStream.from_socket`. Requires anyio >= 4.7.
+  `anyio.abc.SocketStream.from_socket`, new in anyio 4.10: hence the floor, anyio >= 4.10.
 - Timeouts are cancel scopes with a deadline, built only when a timeout is given, so a
   read without one costs a single `receive()`. (`anyio.fail_after` does the same thing
   through two generator context managers; a bare `CancelScope` is ~3 µs cheaper.) On

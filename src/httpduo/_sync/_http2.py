@@ -88,7 +88,8 @@ __all__ = ["HTTP2Connection", "ConnectionNotAvailable", "load_h2"]
 logger = logging.getLogger("httpduo.http2")
 
 READ_SIZE: Final = 64 * 1024
-# The most a closing response spends sending its RST_STREAM (less if its write timeout is).
+# The most a closing response spends sending its RST_STREAM (less if its write timeout is),
+# and the least `answer_idle()` gives its replies.
 CLEANUP_TIMEOUT: Final = 1.0
 # The most `answer_idle()` spends reading (the rest of a frame that is partly there).
 IDLE_ANSWER_TIMEOUT: Final = 0.25
@@ -231,7 +232,12 @@ class HTTP2Connection:
             return not stream.get_extra_info("is_readable")
 
         try:
-            self._wait_until(answered, None, IDLE_ANSWER_TIMEOUT, ReadTimeout)
+            # The reading is bounded, not the replies: a write cut short fails the
+            # connection, and on a loaded machine the little time left to read was too
+            # little to write a PING's answer (issue 16).
+            self._wait_until(
+                answered, None, IDLE_ANSWER_TIMEOUT, ReadTimeout, min_write_time=CLEANUP_TIMEOUT
+            )
         except RequestError:
             pass
 
@@ -336,10 +342,12 @@ class HTTP2Connection:
         stream: Optional[H2Stream],
         timeout: Optional[float],
         timeout_error: type[RequestError],
+        min_write_time: float = 0.0,
     ) -> None:
         """Return once `ready(reader)` (checked under the state mutex; `reader` tells
         whether this call holds the reader role) holds, reading meanwhile if nobody else
-        is; raise `timeout_error` if `timeout` runs out first."""
+        is; raise `timeout_error` if `timeout` runs out first. The replies flushed while
+        reading get what is left of `timeout`, but at least `min_write_time`."""
         backend = self._backend
         h2 = self._h2
         deadline = None if timeout is None else backend.time() + timeout
@@ -360,8 +368,16 @@ class HTTP2Connection:
                         h2.park(event, stream)
                 remaining = None if deadline is None else max(deadline - backend.time(), 0.0)
                 if reader:
+                    if remaining == 0.0:
+                        # Out of time: give up before any I/O. `_read_once` would flush
+                        # first, and a write given no time fails the whole connection (a
+                        # loaded machine got here from `answer_idle`, closing a busy one).
+                        raise timeout_error(f"Timed out after {timeout:g}s waiting on HTTP/2")
+                    write_timeout = remaining
+                    if write_timeout is not None and write_timeout < min_write_time:
+                        write_timeout = min_write_time
                     try:
-                        self._read_once(remaining)
+                        self._read_once(remaining, write_timeout)
                     except ReadTimeout as exc:
                         if timeout_error is ReadTimeout:
                             raise
@@ -378,9 +394,9 @@ class HTTP2Connection:
                     h2.reading = False
                 h2.hand_over()
 
-    def _read_once(self, timeout: Optional[float]) -> None:
+    def _read_once(self, timeout: Optional[float], write_timeout: Optional[float]) -> None:
         """As the reader: flush, read once, feed h2, file the events, flush their replies."""
-        self._flush(timeout)
+        self._flush(write_timeout)
         h2 = self._h2
         try:
             data = self._stream.read(READ_SIZE, timeout)
@@ -396,7 +412,7 @@ class HTTP2Connection:
         if failed:
             self._stream.close()
         elif pending:
-            self._flush(timeout)
+            self._flush(write_timeout)
 
     # ---- writing: one writer for everyone -------------------------------------------
 
