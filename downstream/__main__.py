@@ -20,6 +20,7 @@ Rules:
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import dataclasses
 import hashlib
 import json
@@ -33,7 +34,7 @@ import time
 from pathlib import Path
 
 from downstream.accepted import ACCEPTED
-from downstream.projects import HTTPX_BASELINE, PROJECTS, Project
+from downstream.projects import HTTPDUO_EXTRAS, HTTPX_BASELINE, PROJECTS, Project
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_DIR = Path(__file__).resolve().parent / "plugin"
@@ -238,7 +239,7 @@ def prepare_venv(
         "project": project.requirement,
         "extras": project.extras,
         "requirements": requirements,
-        "httpduo": [httpduo, editable] if side == "httpduo" else None,
+        "httpduo": [httpduo, HTTPDUO_EXTRAS, editable] if side == "httpduo" else None,
     }
     stamp = hashlib.sha256(json.dumps(stamp_data, sort_keys=True).encode()).hexdigest()
     stamp_file = venv / "downstream-stamp"
@@ -252,7 +253,7 @@ def prepare_venv(
         run_logged([*pip, "install", target, *requirements], log)
         if side == "httpduo":
             run_logged([*pip, "uninstall", "-y", "httpx", "httpcore"], log)
-            spec = f"{httpduo}[all]"
+            spec = f"{httpduo}[{HTTPDUO_EXTRAS}]"
             run_logged([*pip, "install", *(["-e"] if editable else []), spec], log)
         stamp_file.write_text(stamp)
     elif side == "httpduo" and not editable:
@@ -543,6 +544,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="venvs, sources, logs and results (default: $HTTPDUO_DOWNSTREAM_DIR or "
         ".nox/.cache/downstream)",
     )
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="pytest runs and installs at once (default: 2)"
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per pytest run")
     parser.add_argument(
         "--allow-network",
@@ -561,7 +565,7 @@ def main(argv: list[str]) -> int:
     if prefix:
         say("tests run in a network namespace with only loopback up")
     rows: list[Row] = []
-    broken = False
+    work: list[tuple[Row, str, Path, Path | None]] = []
     for project in chosen:
         row = Row(project)
         rows.append(row)
@@ -579,21 +583,40 @@ def main(argv: list[str]) -> int:
             if options.side not in ("both", side) or reuse:
                 setattr(row, side, load_side(project, side, options))
                 continue
+            log = options.workdir / "logs" / f"{project.name}-download.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
             try:
-                log = options.workdir / "logs" / f"{project.name}-download.log"
-                log.parent.mkdir(parents=True, exist_ok=True)
                 archive = sdist(project, options.workdir, log)
-                run = run_side(project, side, archive, tests, options, prefix)
             except RuntimeError as problem:
-                run = SideRun({}, 0.0, 0.0, str(problem))
-            setattr(row, side, run)
-            say(
-                f"{project.name} on {side}: {count(run, PASSED)} passed of {tests_count(run)} "
-                f"(install {run.install_seconds:.0f} s, tests {run.run_seconds:.0f} s)"
-            )
-            if run.error:
+                setattr(row, side, SideRun({}, 0.0, 0.0, str(problem)))
+                continue
+            work.append((row, side, archive, tests))
+
+    def one(item: tuple[Row, str, Path, Path | None]) -> None:
+        row, side, archive, tests = item
+        try:
+            run = run_side(row.project, side, archive, tests, options, prefix)
+        except RuntimeError as problem:
+            run = SideRun({}, 0.0, 0.0, str(problem))
+        setattr(row, side, run)
+        say(
+            f"{row.project.name} on {side}: {count(run, PASSED)} passed of {tests_count(run)} "
+            f"(install {run.install_seconds:.0f} s, tests {run.run_seconds:.0f} s)"
+        )
+
+    started = time.monotonic()
+    # Installs wait on the index as much as on the processor: two at once pays off on two cores.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=options.jobs) as pool:
+        list(pool.map(one, work))
+    if work:
+        say(f"all runs took {time.monotonic() - started:.0f} s")
+    broken = False
+    for row in rows:
+        for side in SIDES:
+            run = getattr(row, side)
+            if run is not None and run.error:
                 broken = True
-                loud(f"{project.name} on {side}: NO USABLE RESULTS: {run.error}")
+                loud(f"{row.project.name} on {side}: NO USABLE RESULTS: {run.error}")
         if row.httpx is not None and row.httpduo is not None:
             compare(row)
     print_table(rows)

@@ -62,10 +62,11 @@ def pytest_runtest_logreport(report: Any) -> None:
             entry["outcome"] = "xfailed" if report.skipped else "xpassed"
         elif report.outcome != "passed":
             entry["outcome"] = report.outcome
-        if report.failed:
+        if report.failed or report.skipped:
             entry["longrepr"] = _text(report)
     elif report.skipped:
         entry["outcome"] = "xfailed" if xfail else "skipped"
+        entry["longrepr"] = _text(report)
     elif report.failed and entry["outcome"] in ("passed", "xpassed"):
         entry["outcome"] = "error"
         entry["longrepr"] = f"[{report.when}] " + _text(report)
