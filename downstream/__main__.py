@@ -414,8 +414,10 @@ def first_line_of_error(side: SideRun, nodeid: str) -> str:
         if collect is not None:
             got = collect
         elif side.error:
-            errors = [line for line in side.error.splitlines() if line.startswith("E ")]
-            return "not run: " + (errors[-1][1:].strip() if errors else side.error.splitlines()[0])
+            # The run's last exception line: pytest's own "E ..." line, or a traceback's.
+            lines = [line for line in side.error.splitlines() if line.strip("! ")]
+            errors = [line[1:].strip() for line in lines if line.startswith("E ")]
+            return "not run: " + (errors[-1] if errors else lines[-1] if lines else "no output")
         else:
             return "not collected"
     lines = [line for line in got.longrepr.splitlines() if line.startswith("E ")]
@@ -570,7 +572,8 @@ def main(argv: list[str]) -> int:
         row = Row(project)
         rows.append(row)
         tests = test_tree(project)
-        if project.tests_from != "sdist" and (tests is None or not (tests / "tests").is_dir()):
+        missing = tests is None or not (tests / "tests").is_dir()
+        if project.tests_from != "sdist" and missing and not options.compare_only:
             row.skipped_reason = (
                 f"${project.tests_from} is unset or has no tests/ "
                 f"({project.name} {project.version} ships no tests in its sdist; point it at a "
