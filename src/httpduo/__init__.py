@@ -9,6 +9,7 @@ from ._api import delete, get, head, options, patch, post, put, request, stream
 from ._async._base_transport import AsyncBaseTransport
 from ._async._client import AsyncClient
 from ._async._transport import AsyncHTTPTransport
+from ._install_as_httpx import install_as_httpx, uninstall_as_httpx
 from ._models._auth import Auth, BasicAuth, DigestAuth, FunctionAuth, NetRCAuth
 from ._models._charsets import autodetect_encoding
 from ._models._config import USE_CLIENT_DEFAULT, Limits, Proxy, Timeout
@@ -128,12 +129,14 @@ __all__ = [
     "get",
     "get_environment_proxies",
     "head",
+    "install_as_httpx",
     "options",
     "patch",
     "post",
     "put",
     "request",
     "stream",
+    "uninstall_as_httpx",
 ]
 
 # Public classes report `httpduo` as their module, so reprs, pickles and docs show the

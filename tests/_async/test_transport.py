@@ -11,6 +11,7 @@ import pytest
 
 import httpduo
 from tests.helpers import asleep
+from tests.servers.raw import Conn
 
 pytestmark = pytest.mark.anyio
 
@@ -88,6 +89,31 @@ async def test_chunked_response(server: Any) -> None:
         response = await send(transport, "GET", server.url + "/stream/100000?chunk=1000")
     assert len(response.content) == 100000
     assert "content-length" not in response.headers
+
+
+async def test_network_stream_after_101_starts_with_what_came_with_the_head(
+    raw_server: Any,
+) -> None:
+    def upgrade(conn: Conn) -> None:
+        conn.recv_request_head()
+        # One segment: the 101 head and the new protocol's first bytes together.
+        conn.send(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\n\r\nHELLO")
+        conn.send(conn.recv_body(4).upper())
+        conn.close()
+
+    server = raw_server(upgrade)
+    async with httpduo.AsyncHTTPTransport() as transport:
+        request = httpduo.Request(
+            "GET", server.url, headers={"Connection": "Upgrade", "Upgrade": "echo"}
+        )
+        response = await transport.handle_async_request(request)
+        assert response.status_code == 101
+        stream = response.extensions["network_stream"]
+        assert await stream.read(3) == b"HEL"
+        assert await stream.read(100) == b"LO"
+        await stream.write(b"ping")
+        assert await stream.read(100) == b"PING"
+        await response.aclose()
 
 
 async def test_tls_with_custom_ca(tls_server: Any, ca_cert_path: str) -> None:

@@ -82,7 +82,15 @@ def _files(context: ExampleContext) -> None:
     (context.workdir / "notes.txt").write_text("first line\nsecond line\n", encoding="utf-8")
 
 
+def _as_httpx(context: ExampleContext) -> None:
+    """The example serves httpx from httpduo, process-wide: undone after it."""
+    import httpduo
+
+    context.request.addfinalizer(httpduo.uninstall_as_httpx)
+
+
 SETUPS: dict[str, Callable[[ExampleContext], None]] = {
+    "as_httpx": _as_httpx,
     "ca": _ca,
     "client_cert": _client_cert,
     "files": _files,

@@ -652,3 +652,25 @@ def test_digest_does_not_retry_without_a_digest_challenge(response: Response) ->
         DigestAuth("user", "pass"), Request("GET", "http://example.org/"), lambda r: response
     )
     assert len(exchanges) == 1
+
+
+def test_digest_client_nonce_comes_from_get_client_nonce(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """httpx's `_get_client_nonce(nonce_count, nonce)` is the cnonce's one source, looked
+    up on the instance each time: suites patch it for reproducible headers."""
+    calls: List[Tuple[int, bytes]] = []
+
+    def fixed(self: DigestAuth, nonce_count: int, nonce: bytes) -> bytes:
+        calls.append((nonce_count, nonce))
+        return b"0123456789abcdef"
+
+    monkeypatch.setattr(DigestAuth, "_get_client_nonce", fixed)
+    authority = DigestAuthority()
+    auth = DigestAuth("user", "pass")
+    exchanges = drive(auth, Request("GET", "http://example.org/"), verifier(authority))
+    assert_accepted(exchanges)
+    params = sent_params(exchanges[1][0])
+    assert params["cnonce"] == "0123456789abcdef"
+    assert calls == [(1, params["nonce"].encode("ascii"))]
+    assert len(DigestAuth("u", "p")._get_client_nonce(1, b"n")) == 16

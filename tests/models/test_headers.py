@@ -9,6 +9,7 @@ import pytest
 
 from httpduo._models import _headers
 from httpduo._models._headers import Headers
+from httpduo._models._requests import Request
 
 # -- construction ----------------------------------------------------------------------
 
@@ -54,6 +55,18 @@ def test_mixed_str_and_bytes_items() -> None:
 def test_str_or_bytes_as_whole_headers_is_rejected(bad: object) -> None:
     with pytest.raises(TypeError, match="mapping or a sequence of"):
         Headers(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("empty", ["", b"", bytearray()])
+def test_empty_str_or_bytes_means_no_headers(empty: object) -> None:
+    """As in httpx, which iterates what it is given: `Request(..., headers="")` is seen in
+    the wild and sends no extra headers."""
+    assert Headers(empty).raw == []  # type: ignore[arg-type]
+    headers = Headers({"a": "1"})
+    headers.update(empty)  # type: ignore[arg-type]
+    assert headers.raw == [(b"a", b"1")]
+    request = Request("GET", "https://example.org/", headers=empty)  # type: ignore[arg-type]
+    assert request.headers.raw == [(b"Host", b"example.org")]
 
 
 @pytest.mark.parametrize("item", [("a",), ("a", "b", "c"), 5, None])

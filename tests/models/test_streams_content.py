@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
+import httpduo
 from httpduo._models._content import encode_request, encode_response
 from httpduo._models._exceptions import StreamClosed, StreamConsumed
 from httpduo._models._multipart import MultipartStream
@@ -425,3 +427,99 @@ def test_encode_response(kwargs: dict[str, Any], headers: dict[str, str], body: 
     result_headers, stream = encode_response(**kwargs)
     assert result_headers == headers
     assert read_sync(stream) == body
+
+
+# ---- subclasses with an __init__ of their own (hishel's cache stream) ------------------
+
+
+class OwnSync(ByteStream):
+    """Keeps its own source and never calls ByteStream.__init__, as hishel's does."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks = chunks
+        self.closed = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._chunks
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+class OwnAsync(ByteStream):
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks = chunks
+        self.closed = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks:
+            yield chunk
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+def test_byte_stream_subclass_with_own_init_as_response_body() -> None:
+    from httpduo._models._responses import Response
+
+    response = Response(200, stream=OwnSync([b"he", b"llo"]))
+    assert response.read() == b"hello"
+    assert response.is_closed
+    response = Response(200, stream=OwnSync([b"he", b"llo"]))
+    assert list(response.iter_raw()) == [b"he", b"llo"]
+    stream = OwnSync([b"x"])
+    response = Response(200, stream=stream)
+    response.close()
+    assert stream.closed == 1
+
+
+@pytest.mark.anyio
+async def test_byte_stream_subclass_with_own_init_as_async_response_body() -> None:
+    from httpduo._models._responses import Response
+
+    stream = OwnAsync([b"he", b"llo"])
+    response = Response(200, stream=stream)
+    assert await response.aread() == b"hello"
+    assert stream.closed == 1
+    response = Response(200, stream=OwnAsync([b"a", b"b"]))
+    assert [chunk async for chunk in response.aiter_bytes()] == [b"a", b"b"]
+
+
+@pytest.mark.anyio
+async def test_byte_stream_subclass_with_own_init_as_request_body() -> None:
+    from httpduo._models._requests import Request
+
+    request = Request("POST", "https://example.org/", stream=OwnSync([b"a", b"b"]))
+    assert request.read() == b"ab"
+    assert request.content == b"ab"
+    request = Request("POST", "https://example.org/", stream=OwnAsync([b"c", b"d"]))
+    assert await request.aread() == b"cd"
+    # The whole-body shortcut of streams honours the subclass's iteration.
+    assert OwnSync([b"1", b"2"])._read_all() == b"12"
+    assert await OwnAsync([b"3", b"4"])._aread_all() == b"34"
+
+
+def test_iterator_streams_combine_as_bases_and_take_httpx_argument_names() -> None:
+    # pytest-httpx's stream: both iterator streams as bases, each initialised by keyword.
+    class Both(AsyncIteratorByteStream, IteratorByteStream):
+        def __init__(self, chunks: list[bytes]) -> None:
+            class Source:
+                def __iter__(self) -> Iterator[bytes]:
+                    return iter(chunks)
+
+                async def __aiter__(self) -> AsyncIterator[bytes]:
+                    for chunk in chunks:
+                        yield chunk
+
+            AsyncIteratorByteStream.__init__(self, stream=Source())
+            IteratorByteStream.__init__(self, stream=Source())
+
+    stream = Both([b"a", b"b"])
+    assert b"".join(stream) == b"ab"
+
+    async def collect() -> bytes:
+        return b"".join([chunk async for chunk in stream])
+
+    assert anyio.run(collect) == b"ab"
+    response = httpduo.Response(200, stream=stream)
+    assert response.read() == b"ab"

@@ -10,6 +10,13 @@ Rules:
 - A client is opened once and closed once; a closed client refuses requests.
 - A response handed to the user owns its connection until it is read or closed; on any
   error while handling it, the client closes it before re-raising.
+- httpx's private call chain is kept, names, arguments and order, because packages built
+  on httpx override or patch its links: `__init__` builds transports through
+  `_init_transport` and `_init_proxy_transport` (hishel, the OpenAI SDK override them);
+  `send` → `_send_handling_auth` → `_send_handling_redirects` → `_send_single_request` →
+  `_transport_for_url(url)`, the last two for every request sent (respx patches
+  `_transport_for_url`, vcrpy `_send_single_request`). `_mounts` is httpx's
+  `{URLPattern: transport or None}`, most specific pattern first.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Any, Callable, Optional, TypeVar, Union
 
 from .._backends.clock import perf_counter
 from .._models._auth import Auth
-from .._models._client_config import CLOSED, OPENED, UNOPENED, BaseClient, EventHook
+from .._models._client_config import BaseClient, ClientState, EventHook
 from .._models._config import (
     DEFAULT_LIMITS,
     DEFAULT_MAX_REDIRECTS,
@@ -129,41 +136,81 @@ class AsyncClient(BaseClient):
             use_environment=trust_env and transport is None,
             transport_name=AsyncHTTPTransport.__name__,
         )
-        if transport is None:
-            transport = AsyncHTTPTransport(
-                verify=verify,
-                cert=cert,
-                trust_env=trust_env,
-                http1=http1,
-                http2=http2,
-                limits=limits,
-            )
-        self._transport = transport
+        self._transport = self._init_transport(
+            verify=verify,
+            cert=cert,
+            trust_env=trust_env,
+            http1=http1,
+            http2=http2,
+            limits=limits,
+            transport=transport,
+        )
         # As httpx: proxies are mounted (the base transport stays direct, for mounts set
         # to None and NO_PROXY routes), and mounts given here override equal patterns.
-        routes: dict[str, Optional[AsyncBaseTransport]] = {
-            key: None
+        routes: dict[URLPattern, Optional[AsyncBaseTransport]] = {
+            mount_pattern(key): None
             if value is None
-            else AsyncHTTPTransport(
+            else self._init_proxy_transport(
+                value,
                 verify=verify,
                 cert=cert,
                 trust_env=trust_env,
                 http1=http1,
                 http2=http2,
                 limits=limits,
-                proxy=value,
             )
             for key, value in proxy_map.items()
         }
-        routes.update(mounts or {})
+        if mounts is not None:
+            routes.update((mount_pattern(key), value) for key, value in mounts.items())
         # Sorted once, most specific first, so lookup stops at the first match.
-        self._mounts: list[tuple[URLPattern, Optional[AsyncBaseTransport]]] = sorted(
-            ((mount_pattern(key), value) for key, value in routes.items()),
-            key=lambda item: item[0].priority,
+        self._mounts: dict[URLPattern, Optional[AsyncBaseTransport]] = dict(
+            sorted(routes.items(), key=lambda item: item[0].priority)
+        )
+
+    def _init_transport(
+        self,
+        verify: Any = True,
+        cert: Optional[CertTypes] = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: Limits = DEFAULT_LIMITS,
+        transport: Optional[AsyncBaseTransport] = None,
+    ) -> AsyncBaseTransport:
+        """The transport for URLs no mount claims: `transport`, else a new
+        `AsyncHTTPTransport` (httpx's hook, overridden by hishel and the OpenAI SDK)."""
+        if transport is not None:
+            return transport
+        return AsyncHTTPTransport(
+            verify=verify, cert=cert, trust_env=trust_env, http1=http1, http2=http2, limits=limits
+        )
+
+    def _init_proxy_transport(
+        self,
+        proxy: Proxy,
+        verify: Any = True,
+        cert: Optional[CertTypes] = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> AsyncBaseTransport:
+        """The transport mounted for a proxy (`proxy=` or the environment's), httpx's
+        hook for subclasses."""
+        return AsyncHTTPTransport(
+            verify=verify,
+            cert=cert,
+            trust_env=trust_env,
+            http1=http1,
+            http2=http2,
+            limits=limits,
+            proxy=proxy,
         )
 
     def _transport_for_url(self, url: URL) -> AsyncBaseTransport:
-        for pattern, transport in self._mounts:
+        """The transport mounted for `url`, else the client's own (called per request)."""
+        for pattern, transport in self._mounts.items():
             if pattern.matches(url):
                 return self._transport if transport is None else transport
         return self._transport
@@ -252,9 +299,9 @@ class AsyncClient(BaseClient):
         follow_redirects: Union[bool, UseClientDefault] = USE_CLIENT_DEFAULT,
     ) -> Response:
         """Send a built request, following the auth flow and (if asked) redirects."""
-        if self._state == CLOSED:
+        if self._state is ClientState.CLOSED:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
-        self._state = OPENED
+        self._state = ClientState.OPENED
         follow = (
             self.follow_redirects
             if isinstance(follow_redirects, UseClientDefault)
@@ -262,12 +309,12 @@ class AsyncClient(BaseClient):
         )
         if "timeout" not in request.extensions:
             request.extensions = dict(request.extensions, timeout=self._timeout.as_dict())
-        request_auth = self._request_auth(request, auth)
-        if type(request_auth) is Auth:
-            # The no-op flow: no generator to drive for an unauthenticated request.
-            response = await self._send_handling_redirects(request, follow, [])
-        else:
-            response = await self._send_handling_auth(request, request_auth, follow, [])
+        response = await self._send_handling_auth(
+            request,
+            auth=self._request_auth(request, auth),
+            follow_redirects=follow,
+            history=[],
+        )
         try:
             if not stream:
                 await response.aread()
@@ -279,11 +326,18 @@ class AsyncClient(BaseClient):
     async def _send_handling_auth(
         self, request: Request, auth: Auth, follow_redirects: bool, history: list[Response]
     ) -> Response:
+        if type(auth) is Auth:
+            # The no-op flow (no auth at all): no generator to drive.
+            return await self._send_handling_redirects(
+                request, follow_redirects=follow_redirects, history=history
+            )
         auth_flow = auth.async_auth_flow(request)
         try:
             request = await auth_flow.__anext__()
             while True:
-                response = await self._send_handling_redirects(request, follow_redirects, history)
+                response = await self._send_handling_redirects(
+                    request, follow_redirects=follow_redirects, history=history
+                )
                 try:
                     try:
                         next_request = await auth_flow.asend(response)
@@ -330,7 +384,7 @@ class AsyncClient(BaseClient):
                 self._cookies.set_cookie_header(request)
 
     async def _send_single_request(self, request: Request) -> Response:
-        transport = self._transport_for_url(request.url) if self._mounts else self._transport
+        transport = self._transport_for_url(request.url)
         if not isinstance(request.stream, AsyncByteStream):
             raise RuntimeError(
                 f"Attempted to send a request whose body is not an "
@@ -567,22 +621,22 @@ class AsyncClient(BaseClient):
     # ---- lifetime ----------------------------------------------------------------------
 
     def _transports(self) -> list[AsyncBaseTransport]:
-        mounted = [transport for _, transport in self._mounts if transport is not None]
+        mounted = [transport for transport in self._mounts.values() if transport is not None]
         return [self._transport, *mounted]
 
     async def aclose(self) -> None:
         """Close the transports and every pooled connection."""
-        if self._state != CLOSED:
-            self._state = CLOSED
+        if self._state is not ClientState.CLOSED:
+            self._state = ClientState.CLOSED
             for transport in self._transports():
                 await transport.aclose()
 
     async def __aenter__(self: T) -> T:
-        if self._state != UNOPENED:
-            if self._state == OPENED:
+        if self._state is not ClientState.UNOPENED:
+            if self._state is ClientState.OPENED:
                 raise RuntimeError("Cannot open a client instance more than once.")
             raise RuntimeError("Cannot reopen a client instance, once it has been closed.")
-        self._state = OPENED
+        self._state = ClientState.OPENED
         for transport in self._transports():
             await transport.__aenter__()
         return self
@@ -593,7 +647,7 @@ class AsyncClient(BaseClient):
         exc_value: Optional[BaseException] = None,
         traceback: Optional[TracebackType] = None,
     ) -> None:
-        self._state = CLOSED
+        self._state = ClientState.CLOSED
         # Reverse order: transports holding task groups must exit as they were entered.
         for transport in reversed(self._transports()):
             await transport.__aexit__(exc_type, exc_value, traceback)

@@ -8,11 +8,14 @@ Rules:
   connection either reusable (response fully read) or closed — never half-used.
 - A server that answers before the request body is sent (413, 401...) wins: a write
   error while sending the body is only raised if no response can be read.
+- After a 101 the connection speaks the new protocol: its `network_stream` extension
+  hands out first the bytes that arrived together with the 101 head.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any, Final, Optional
 
@@ -27,7 +30,7 @@ from httpduo._models._streams import AsyncByteStream, ByteStream
 
 from ._trace import trace_step
 
-__all__ = ["AsyncHTTP11Connection"]
+__all__ = ["AsyncHTTP11Connection", "UpgradedStream"]
 
 logger = logging.getLogger("httpduo.http11")
 
@@ -83,7 +86,7 @@ class AsyncHTTP11Connection:
             # one write: one system call, and one TCP segment for the server to take.
             small = (
                 body._content
-                if isinstance(body, ByteStream) and len(body._content) <= COALESCE_LIMIT
+                if type(body) is ByteStream and len(body._content) <= COALESCE_LIMIT
                 else None
             )
             async with trace_step("http11.send_request_headers", logger, request):
@@ -109,6 +112,11 @@ class AsyncHTTP11Connection:
         except BaseException:
             await self._close_after_failure(request)
             raise
+        stream = self._stream
+        if head.status_code == 101:
+            leftover = self._codec.trailing_data()
+            if leftover:
+                stream = UpgradedStream(stream, leftover)
         return Response._from_transport(
             head.status_code,
             Headers._from_raw(head.headers),
@@ -116,7 +124,7 @@ class AsyncHTTP11Connection:
             {
                 "http_version": head.http_version,
                 "reason_phrase": head.reason,
-                "network_stream": self._stream,
+                "network_stream": stream,
             },
         )
 
@@ -140,7 +148,7 @@ class AsyncHTTP11Connection:
                 f"{type(stream).__name__}: pass bytes, or an iterable of the client's kind."
             )
         encode_body = self._codec.encode_body
-        if isinstance(stream, ByteStream):
+        if type(stream) is ByteStream:
             # In memory (and empty for most requests): no iteration needed.
             content = stream._read_all()
             if content:
@@ -307,3 +315,42 @@ class HTTP11ResponseStream(AsyncByteStream):
 
     def get_extra_info(self, name: str) -> Any:
         return self._connection._stream.get_extra_info(name)
+
+
+class UpgradedStream(AsyncNetworkStream):
+    """The stream of a connection after a 101: the bytes the server sent right after the
+    101 head (already taken off the socket by the codec) come first, then the socket's."""
+
+    __slots__ = ("_leftover", "_stream")
+
+    def __init__(self, stream: AsyncNetworkStream, leftover: bytes) -> None:
+        self._stream = stream
+        self._leftover = leftover
+
+    async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
+        if self._leftover:
+            data = self._leftover[:max_bytes]
+            self._leftover = self._leftover[max_bytes:]
+            return data
+        return await self._stream.read(max_bytes, timeout)
+
+    async def write(self, data: bytes, timeout: Optional[float] = None) -> None:
+        await self._stream.write(data, timeout)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> AsyncNetworkStream:
+        if self._leftover:
+            raise RemoteProtocolError(
+                "The server sent data after the 101 response before the TLS handshake"
+            )
+        return await self._stream.start_tls(ssl_context, server_hostname, timeout)
+
+    def get_extra_info(self, name: str) -> Any:
+        return self._stream.get_extra_info(name)

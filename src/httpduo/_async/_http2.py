@@ -171,7 +171,7 @@ class AsyncHTTP2Connection:
         except BaseException as exc:
             await self._close_stream(stream)
             if isinstance(exc, ConnectionNotAvailable):
-                if stream.body_started and not isinstance(request.stream, ByteStream):
+                if stream.body_started and type(request.stream) is not ByteStream:
                     # Not processed, yet not sendable again: the body cannot be replayed.
                     raise RemoteProtocolError(
                         f"{exc}; the request body was already streamed and cannot be sent again"

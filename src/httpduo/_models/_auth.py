@@ -376,12 +376,20 @@ class DigestAuth(Auth):
             raise first_error
         return None
 
+    def _get_client_nonce(self, nonce_count: int, nonce: bytes) -> bytes:
+        """A fresh client nonce (cnonce): 16 random hex digits.
+
+        httpx's name and signature, called through `self` for every authorization, so
+        tests can patch it for a reproducible header.
+        """
+        return os.urandom(8).hex().encode("ascii")
+
     def _authorize(self, request: Request, challenge: _DigestChallenge) -> None:
         self._nonce_count += 1
         nc = b"%08x" % self._nonce_count
-        cnonce = os.urandom(8).hex().encode("ascii")
         digest = challenge.hash
         nonce = challenge.nonce
+        cnonce = self._get_client_nonce(self._nonce_count, nonce)
 
         ha1 = digest(b"%s:%s:%s" % (self._username, challenge.realm, self._password))
         if challenge.session:

@@ -8,10 +8,14 @@ generated twice. Rules:
   installed here, `Connection: keep-alive`, `User-Agent: python-httpduo/<version>`.
 - `base_url` always ends with "/", and a relative request URL is appended to it with
   its leading "/" removed: `base_url="https://api/v1"` + `"/users"` → `https://api/v1/users`.
+- httpx's private names that packages built on it use are kept, with httpx's meaning:
+  `_base_url`, `_auth`, `_state` (a `ClientState`), `_merge_url(url)` (Starlette's
+  TestClient calls it; `build_request` goes through it too).
 """
 
 from __future__ import annotations
 
+import enum
 import warnings
 from collections.abc import Mapping
 from typing import Any, Callable, Final, Optional, Union
@@ -39,13 +43,18 @@ from ._urls import URL, QueryParams
 __all__ = [
     "ACCEPT_ENCODING",
     "BaseClient",
+    "ClientState",
+    "HTTPDUO_USER_AGENT",
     "USER_AGENT",
     "default_headers",
     "enforce_trailing_slash",
     "merge_url",
 ]
 
-USER_AGENT: Final = f"python-httpduo/{__version__}"
+HTTPDUO_USER_AGENT: Final = f"python-httpduo/{__version__}"
+# The default User-Agent of new clients. Not Final: while `install_as_httpx()` serves
+# httpx, clients introduce themselves as the httpx version served (`_compat/_install.py`).
+USER_AGENT = HTTPDUO_USER_AGENT
 ACCEPT_ENCODING: Final = ", ".join(name for name in SUPPORTED_DECODERS if name != "identity")
 
 
@@ -75,7 +84,13 @@ def merge_url(base_url: URL, url: URL) -> URL:
 
 EventHook = Callable[..., Any]
 
-UNOPENED, OPENED, CLOSED = 0, 1, 2
+
+class ClientState(enum.Enum):
+    """A client's lifetime, as httpx names it (`httpx._client.ClientState`)."""
+
+    UNOPENED = 1  # neither used nor entered yet
+    OPENED = 2  # used to send a request, or entered as a context manager
+    CLOSED = 3  # closed or exited: it sends no more requests
 
 
 class BaseClient:
@@ -107,14 +122,14 @@ class BaseClient:
         self.event_hooks = event_hooks  # the setter validates and copies
         self._trust_env = trust_env
         self._default_encoding = default_encoding
-        self._state = UNOPENED
+        self._state = ClientState.UNOPENED
 
     # ---- configuration ---------------------------------------------------------------
 
     @property
     def is_closed(self) -> bool:
         """Whether the client has been closed."""
-        return self._state == CLOSED
+        return self._state is ClientState.CLOSED
 
     @property
     def trust_env(self) -> bool:
@@ -205,7 +220,7 @@ class BaseClient:
         extensions: Optional[RequestExtensions] = None,
     ) -> Request:
         """Build a request with the client's defaults merged in, without sending it."""
-        merged_url = merge_url(self._base_url, url if isinstance(url, URL) else URL(url))
+        merged_url = self._merge_url(url)
         # Request copies the headers it is given: a copy here is needed only to merge.
         merged_headers = self._headers
         if headers is not None:
@@ -236,6 +251,10 @@ class BaseClient:
             cookies=merged_cookies,
             extensions=request_extensions,
         )
+
+    def _merge_url(self, url: Union[URL, str]) -> URL:
+        """`url` resolved against `base_url` (httpx's name; Starlette's TestClient calls it)."""
+        return merge_url(self._base_url, url if isinstance(url, URL) else URL(url))
 
     def _merge_cookies(self, cookies: Optional[CookieTypes]) -> Optional[Cookies]:
         if cookies is None:

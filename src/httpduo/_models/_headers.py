@@ -145,6 +145,10 @@ def _iter_pairs(headers: Any) -> Iterable[Any]:
     if type(headers) is dict or isinstance(headers, Mapping):
         return headers.items()
     if isinstance(headers, (str, bytes, bytearray)):
+        if not headers:
+            # httpx iterates what it is given, so "" reads as no headers (and
+            # `Request(..., headers="")` is seen in the wild).
+            return ()
         raise TypeError(
             "Headers must be a mapping or a sequence of (name, value) pairs, "
             f"not {type(headers).__name__}"

@@ -30,7 +30,7 @@ from typing import Final, Optional, Union
 from ._urlpatterns import URLPattern
 from ._urls import URL
 
-__all__ = ["get_environment_proxies", "mount_pattern"]
+__all__ = ["environment_routes", "get_environment_proxies", "mount_pattern"]
 
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
@@ -60,7 +60,11 @@ def get_environment_proxies() -> dict[str, Optional[str]]:
     proxy variable is set, or when `NO_PROXY` is `*`. A client with `trust_env=True` and
     neither `proxy=` nor `transport=` mounts exactly these routes.
     """
-    environ = os.environ
+    return environment_routes(os.environ)
+
+
+def environment_routes(environ: Mapping[str, str]) -> dict[str, Optional[str]]:
+    """`get_environment_proxies()` for a given mapping of environment variables."""
     mounts: dict[str, Optional[str]] = {}
     for scheme, name in _PROXY_VARIABLES:
         value = _variable(environ, name)

@@ -129,7 +129,7 @@ class Request:
 
         if stream is not None:
             self.stream = stream
-            if isinstance(stream, ByteStream):  # in memory already: no read() needed
+            if type(stream) is ByteStream:  # in memory already: no read() needed
                 self._content = stream._content
             return
 
@@ -181,7 +181,7 @@ class Request:
             if not isinstance(stream, Iterable):
                 raise RuntimeError(_SYNC_ON_ASYNC)
             self._content = b"".join(stream)
-            if not isinstance(stream, ByteStream):
+            if type(stream) is not ByteStream:
                 self.stream = ByteStream(self._content)
         return self._content
 
@@ -192,7 +192,7 @@ class Request:
             if not isinstance(stream, AsyncIterable):
                 raise RuntimeError(_ASYNC_ON_SYNC)
             self._content = b"".join([chunk async for chunk in stream])
-            if not isinstance(stream, ByteStream):
+            if type(stream) is not ByteStream:
                 self.stream = ByteStream(self._content)
         return self._content
 

@@ -9,9 +9,12 @@ Rules of this module:
 - Whole-body reads (`read()`/`aread()`) take the stream's `_read_all()`/`_aread_all()`
   and decode once; iteration decodes chunk by chunk. Both count `num_bytes_downloaded`
   and attach the request to the errors they raise.
-- `Response` is the one class built on `ResponseBody`. The body's fields are slots of
-  `ResponseBody`, which `Response`'s constructors set up; `headers`, `_request` and
-  `encoding` are `Response`'s, only read here.
+- `Response` is the one class built on `ResponseBody`; its constructors set up the
+  body's fields; `headers`, `_request` and `encoding` are `Response`'s, only read here.
+- No `__slots__` (here or in `Response`): a slotted base cannot be combined with an
+  exception class (Starlette's TestClient builds `class _(Response, Exception)`).
+- `_content` is absent until the body is read, as in httpx: packages set it, and delete
+  it to make a response readable again (pytest-httpx), so it is looked up in `__dict__`.
 """
 
 from __future__ import annotations
@@ -67,20 +70,11 @@ def _check_chunk_size(chunk_size: Optional[int]) -> None:
 class ResponseBody:
     """Reading, iterating and closing a response's body (a base of `Response`)."""
 
-    # The body's state lives here; `Response` sets it up and adds the rest.
-    __slots__ = (
-        "_close_hook",
-        "_content",
-        "_num_bytes_downloaded",
-        "is_closed",
-        "is_stream_consumed",
-        "stream",
-    )
-
+    # The body's state; `Response` sets it up and adds the rest.
     stream: Union[SyncByteStream, AsyncByteStream]
     is_closed: bool
     is_stream_consumed: bool
-    _content: Optional[bytes]
+    _content: bytes  # absent until read (see the module's rules)
     _num_bytes_downloaded: int
     # Set by `Response._on_close`, which types the hook; it gets the response.
     _close_hook: Optional[Callable[[Any], None]]
@@ -108,7 +102,7 @@ class ResponseBody:
 
     def read(self) -> bytes:
         """Read and decode the whole body (once); return it."""
-        content = self._content
+        content = self.__dict__.get("_content")
         if content is None:
             stream = self._start_reading(SyncByteStream, _SYNC_ON_ASYNC)
             try:
@@ -145,7 +139,7 @@ class ResponseBody:
     def iter_bytes(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
         """Yield the decoded body, in `chunk_size` pieces if given."""
         _check_chunk_size(chunk_size)
-        content = self._content
+        content = self.__dict__.get("_content")
         if content is not None:
             if content:
                 size = chunk_size or len(content)
@@ -223,7 +217,7 @@ class ResponseBody:
 
     async def aread(self) -> bytes:
         """Read and decode the whole body (once); return it."""
-        content = self._content
+        content = self.__dict__.get("_content")
         if content is None:
             stream = self._start_reading(AsyncByteStream, _ASYNC_ON_SYNC)
             try:
@@ -238,7 +232,7 @@ class ResponseBody:
     async def aiter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
         """Yield the decoded body, in `chunk_size` pieces if given."""
         _check_chunk_size(chunk_size)
-        content = self._content
+        content = self.__dict__.get("_content")
         if content is not None:
             if content:
                 size = chunk_size or len(content)

@@ -51,24 +51,7 @@ _REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 class Response(ResponseBody):
     """An HTTP response: status, headers, body (streamed or read) and metadata."""
 
-    # `__dict__` keeps arbitrary attributes working (httpx allows them); the fields
-    # every response has live in slots (the body's in ResponseBody's).
-    __slots__ = (
-        "__dict__",
-        "__weakref__",
-        "_cookies",
-        "_elapsed",
-        "_encoding",
-        "_encoding_known",
-        "_request",
-        "_text",
-        "default_encoding",
-        "extensions",
-        "headers",
-        "history",
-        "next_request",
-        "status_code",
-    )
+    # No `__slots__`: see `_response_body.py` (a Response may be an exception too).
 
     status_code: int
     headers: Headers
@@ -80,7 +63,6 @@ class Response(ResponseBody):
     is_closed: bool
     is_stream_consumed: bool
     _request: Optional[Request]
-    _content: Optional[bytes]
     _text: Optional[str]
     _encoding: Optional[str]
     _encoding_known: bool
@@ -123,7 +105,6 @@ class Response(ResponseBody):
             self.stream = stream
             self.is_closed = False
             self.is_stream_consumed = False
-            self._content = None
             return
 
         if content is None and text is None and html is None and json is None:
@@ -135,14 +116,12 @@ class Response(ResponseBody):
                 self.stream = body_stream
                 self.is_closed = False
                 self.is_stream_consumed = False
-                self._content = None
                 return
             body = body_stream
 
         # In-memory content: the response is complete from the start.
         self.stream = body
         if "content-encoding" in self.headers:
-            self._content = None
             self.is_closed = False
             self.is_stream_consumed = False
             self.read()
@@ -181,7 +160,6 @@ class Response(ResponseBody):
         self.stream = stream
         self.is_closed = False
         self.is_stream_consumed = False
-        self._content = None
         return self
 
     def _add_auto_headers(self, auto_headers: dict[str, str]) -> None:
@@ -361,11 +339,12 @@ class Response(ResponseBody):
             default = self.default_encoding
             if isinstance(default, str):
                 encoding = default
-            elif self._content is None:
-                # The detector needs the body; until it is read, fall back uncached.
-                return "utf-8"
             else:
-                encoding = default(self._content) or "utf-8"
+                content = self.__dict__.get("_content")
+                if content is None:
+                    # The detector needs the body; until it is read, fall back uncached.
+                    return "utf-8"
+                encoding = default(content) or "utf-8"
         self._encoding = encoding
         self._encoding_known = True
         return encoding
@@ -405,7 +384,7 @@ class Response(ResponseBody):
     @property
     def content(self) -> bytes:
         """The decoded body; raises `ResponseNotRead` for an unread streaming response."""
-        content = self._content
+        content: Optional[bytes] = self.__dict__.get("_content")
         if content is None:
             raise ResponseNotRead()
         return content
@@ -434,23 +413,11 @@ class Response(ResponseBody):
         return f"<{type(self).__name__} [{self.status_code} {self.reason_phrase}]>"
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(getattr(self, "__dict__", {}))
-        for name in (
-            "status_code",
-            "headers",
-            "history",
-            "next_request",
-            "default_encoding",
-            "is_stream_consumed",
-            "_request",
-            "_content",
-            "_text",
-            "_encoding",
-            "_encoding_known",
-            "_elapsed",
-            "_num_bytes_downloaded",
-        ):
-            state[name] = getattr(self, name)
+        state = dict(self.__dict__)
+        # The stream, the close hook and the parsed cookies do not survive (the cookies
+        # are parsed again from the headers when asked for).
+        for name in ("stream", "_close_hook", "_cookies", "is_closed"):
+            state.pop(name, None)
         # Extensions may hold connections and callables; keep the two plain-data ones
         # that `http_version` and `reason_phrase` are read from.
         state["extensions"] = {
@@ -461,8 +428,7 @@ class Response(ResponseBody):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            setattr(self, name, value)
+        self.__dict__.update(state)
         self.is_closed = True
         self.stream = UnattachedStream()
         self._cookies = None

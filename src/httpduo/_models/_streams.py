@@ -13,11 +13,20 @@ Rules:
   silently sending an empty body.
 - Files are read in `CHUNK_SIZE` pieces, never whole; a file opened in text mode is a
   `TypeError` (its byte length cannot be known up front).
+- The concrete streams have no `__slots__` (as httpx's): packages subclass two of them
+  at once (pytest-httpx: `class IteratorStream(AsyncIteratorByteStream,
+  IteratorByteStream)`), which two slotted bases cannot be. Their constructors take
+  httpx's argument names (`IteratorByteStream(stream=...)`).
 - `_read_all()` / `_aread_all()` return the rest of a body as one `bytes`. The base
   classes join what iteration yields; the transport's own response streams override
   them to collect the body without a generator per layer (`Response.read()` and
   `aread()`, the common case, use them). Overrides keep iteration's effects: the same
   errors, the same cleanup.
+- A `ByteStream`'s bytes are known up front only when it is exactly a `ByteStream`
+  (callers test `type(stream) is ByteStream` before taking `_content`): subclasses may
+  keep their body elsewhere and iterate it their own way, without calling
+  `ByteStream.__init__` (hishel's cache stream does), and their `_read_all()` /
+  `_aread_all()` then iterate too.
 """
 
 from __future__ import annotations
@@ -88,10 +97,17 @@ class AsyncByteStream:
 class ByteStream(SyncByteStream, AsyncByteStream):
     """An in-memory body: usable sync or async, and replayable any number of times."""
 
-    __slots__ = ("_content",)
-
     def __init__(self, content: bytes) -> None:
         self._content = content
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A subclass that iterates its own way reads whole bodies by iterating too:
+        # `_content` may not even exist in it.
+        super().__init_subclass__(**kwargs)
+        if cls.__iter__ is not ByteStream.__iter__ and cls._read_all is ByteStream._read_all:
+            cls._read_all = SyncByteStream._read_all  # type: ignore[method-assign]
+        if cls.__aiter__ is not ByteStream.__aiter__ and cls._aread_all is ByteStream._aread_all:
+            cls._aread_all = AsyncByteStream._aread_all  # type: ignore[method-assign]
 
     def __iter__(self) -> Iterator[bytes]:
         if self._content:
@@ -189,25 +205,23 @@ class IteratorByteStream(SyncByteStream):
     iterated again.
     """
 
-    __slots__ = ("_is_file", "_one_shot", "_source", "_start", "_started")
-
-    def __init__(self, iterable: Union[Iterable[bytes], IO[bytes]]) -> None:
-        if isinstance(iterable, (str, bytes, bytearray, memoryview)):
+    def __init__(self, stream: Union[Iterable[bytes], IO[bytes]]) -> None:
+        if isinstance(stream, (str, bytes, bytearray, memoryview)):
             raise TypeError(
                 f"IteratorByteStream wraps an iterable of bytes chunks, not a "
-                f"{type(iterable).__name__!r} (use ByteStream for in-memory content)."
+                f"{type(stream).__name__!r} (use ByteStream for in-memory content)."
             )
-        self._source: Any = iterable
-        self._is_file = is_file_like(iterable)
+        self._source: Any = stream
+        self._is_file = is_file_like(stream)
         self._start: Optional[int] = None
         if self._is_file:
-            check_binary_file(iterable)
-            self._start = _seekable_start(iterable)
+            check_binary_file(stream)
+            self._start = _seekable_start(stream)
             self._one_shot = self._start is None
         else:
-            if not isinstance(iterable, Iterable):
-                raise TypeError(f"Expected an iterable of bytes, got {type(iterable).__name__!r}.")
-            self._one_shot = isinstance(iterable, Iterator)
+            if not isinstance(stream, Iterable):
+                raise TypeError(f"Expected an iterable of bytes, got {type(stream).__name__!r}.")
+            self._one_shot = isinstance(stream, Iterator)
         self._started = False
 
     def __iter__(self) -> Iterator[bytes]:
@@ -252,24 +266,20 @@ class AsyncIteratorByteStream(AsyncByteStream):
     iteration); an async iterable whose `__aiter__` starts afresh replays.
     """
 
-    __slots__ = ("_one_shot", "_source", "_started")
-
-    def __init__(self, aiterable: AsyncIterable[bytes]) -> None:
-        if not isinstance(aiterable, AsyncIterable):
-            raise TypeError(
-                f"Expected an async iterable of bytes, got {type(aiterable).__name__!r}."
-            )
-        self._source = aiterable
-        self._one_shot = isinstance(aiterable, AsyncIterator)
+    def __init__(self, stream: AsyncIterable[bytes]) -> None:
+        if not isinstance(stream, AsyncIterable):
+            raise TypeError(f"Expected an async iterable of bytes, got {type(stream).__name__!r}.")
+        self._source = stream
+        self._one_shot = isinstance(stream, AsyncIterator)
         self._started = False
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         if self._started and self._one_shot:
             raise StreamConsumed()
         self._started = True
-        return self._iter_chunks()
+        return self._aiter_chunks()
 
-    async def _iter_chunks(self) -> AsyncIterator[bytes]:
+    async def _aiter_chunks(self) -> AsyncIterator[bytes]:
         async for chunk in self._source:
             if type(chunk) is not bytes:
                 chunk = ensure_bytes_chunk(chunk)

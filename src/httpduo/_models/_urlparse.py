@@ -8,9 +8,13 @@ Rules:
   port is None when absent or equal to the scheme's default; query and fragment are
   None when absent ("" when present but empty).
 - Parsing is one precompiled regex split plus a per-component check; a component is
-  only rewritten (percent-encoded) when the check finds something to encode. Existing
-  valid %XX escapes are never re-encoded; a stray "%" becomes "%25".
+  only rewritten (percent-encoded) when the check finds something to encode. "%" is
+  never encoded: valid %XX escapes stay as they are, and so does a stray "%" (the WHATWG
+  URL standard, httpx, curl and browsers all send "/foo%" as written).
 - Percent-encode sets follow httpx 0.28 (WHATWG-style): spaces become %20 everywhere.
+- Hosts: an ASCII reg-name may hold what the standard's host parser lets through
+  (unreserved, sub-delims, '"', "`", "{", "}", "%"); the rest of its forbidden host code
+  points (space, "<", ">", "^", "|", "\\", ...) raise `InvalidURL`.
 - Dot segments are removed from the path of URLs with a scheme or an authority.
 - Anything that cannot be made valid raises `InvalidURL` naming the offending part.
 - Results are memoised per string (short strings, a bounded LRU), as are IDNA
@@ -36,6 +40,7 @@ __all__ = [
     "decode_host",
     "default_port",
     "encode_host",
+    "join_url",
     "parse_url",
     "remove_dot_segments",
     "replace_components",
@@ -47,6 +52,8 @@ __all__ = [
 MAX_URL_LENGTH = 65536
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
+# The WHATWG URL standard's special schemes: "http:x" against an http: base is relative.
+_SPECIAL_SCHEMES = frozenset(("ftp", "file", "http", "https", "ws", "wss"))
 
 # (scheme, userinfo, host, port, path, query, fragment), all encoded and validated.
 Components = Tuple[str, str, str, Optional[int], str, Optional[str], Optional[str]]
@@ -71,24 +78,24 @@ _SCHEME_RE = re.compile(r"[a-z][a-z0-9+.\-]*")
 _SCHEME_LIKE_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 
 # Runs of characters to percent-encode, per component. Each set holds the C0 controls,
-# space, DEL, all non-ASCII, a "%" not starting a valid escape, plus the component's own.
+# space, DEL and all non-ASCII, plus the component's own (never "%": see the rules).
 _BAD = r"\x00-\x20\x7f-\U0010ffff"
-_BAD_PCT = r"|%(?![0-9A-Fa-f]{2})"
-_PATH_QUOTE_RE = re.compile(r"(?:[" + _BAD + r"\"#<>?`{}]" + _BAD_PCT + r")+")
-_QUERY_QUOTE_RE = re.compile(r"(?:[" + _BAD + r"\"#<>]" + _BAD_PCT + r")+")
+_PATH_QUOTE_RE = re.compile(r"[" + _BAD + r"\"#<>?`{}]+")
+_QUERY_QUOTE_RE = re.compile(r"[" + _BAD + r"\"#<>]+")
 # The union of the three sets above, minus the "?" and "#" that delimit them.
-_TAIL_QUOTE_RE = re.compile(r"[" + _BAD + r"\"<>`{}]|%(?![0-9A-Fa-f]{2})")
-_FRAGMENT_QUOTE_RE = re.compile(r"(?:[" + _BAD + r"\"<>`]" + _BAD_PCT + r")+")
+_TAIL_QUOTE_RE = re.compile(r"[" + _BAD + r"\"<>`{}]")
+_FRAGMENT_QUOTE_RE = re.compile(r"[" + _BAD + r"\"<>`]+")
 # userinfo as a whole keeps its ":" separator; username/password alone encode it.
-_USERINFO_QUOTE_RE = re.compile(r"(?:[" + _BAD + r"\"#<>?`{}/;=@\[\\\]^|]" + _BAD_PCT + r")+")
-_USERPART_QUOTE_RE = re.compile(r"(?:[" + _BAD + r"\"#<>?`{}/:;=@\[\\\]^|]" + _BAD_PCT + r")+")
+_USERINFO_QUOTE_RE = re.compile(r"[" + _BAD + r"\"#<>?`{}/;=@\[\\\]^|]+")
+_USERPART_QUOTE_RE = re.compile(r"[" + _BAD + r"\"#<>?`{}/:;=@\[\\\]^|]+")
 
 # Host shapes: the common case (already lower-case LDH name or IPv4 literal) is one match.
 _HOST_FAST_RE = re.compile(r"[a-z0-9][a-z0-9.\-]*")
 _PLAIN_AUTHORITY_RE = re.compile(r"([a-z0-9][a-z0-9.\-]*)(?::([0-9]{1,5}))?")
 _IPV4_RE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+")
-# RFC 3986 reg-name: unreserved, sub-delims and %XX escapes; anything else is an error.
-_HOST_INVALID_RE = re.compile(r"[^a-z0-9\-._~!$&'()*+,;=%]|%(?![0-9a-fA-F]{2})")
+# A reg-name holds unreserved, sub-delims, "%" and the '"', "`", "{", "}" that the WHATWG
+# host parser accepts (httpx does too); any other character is an error.
+_HOST_INVALID_RE = re.compile(r"[^a-z0-9\-._~!$&'()*+,;=%\"`{}]")
 _ZONE_ID_RE = re.compile(r"(?:[A-Za-z0-9\-._~]|%[0-9A-Fa-f]{2})+")
 
 _HEX = [f"%{i:02X}" for i in range(256)]
@@ -476,14 +483,29 @@ def replace_components(parts: Components, kwargs: dict[str, Any]) -> Components:
     return scheme, userinfo, host, port, path, query, fragment
 
 
-def resolve(base: Components, ref: Components) -> Components:
-    """Resolve a reference against a base URL (RFC 3986 §5.2.2, strict parser)."""
+def resolve(
+    base: Components, ref: Components, ref_has_authority: Optional[bool] = None
+) -> Components:
+    """Resolve a reference against a base URL (RFC 3986 §5.2.2).
+
+    A reference with a scheme is used as it is, except that one naming the base's own
+    special scheme without an authority ("http:x", "file:?q") is relative to the base,
+    as in the WHATWG URL standard (RFC 3986's non-strict parser; httpx agrees).
+    `ref_has_authority` says whether the reference string had "//" after its scheme;
+    None (a parsed `URL`) counts a host, userinfo, port or a path starting with "/".
+    """
     r_scheme, r_userinfo, r_host, r_port, r_path, r_query, r_fragment = ref
     b_scheme, b_userinfo, b_host, b_port, b_path, b_query, _ = base
     if r_scheme:
-        # Already normalised when parsed: a reference with a scheme is used as it is.
-        return ref
-    if r_host or r_userinfo or r_port is not None:
+        # Already normalised when parsed: such a reference is used as it is.
+        if r_scheme != b_scheme or r_scheme not in _SPECIAL_SCHEMES:
+            return ref
+        if ref_has_authority is None:
+            ref_has_authority = bool(r_host or r_userinfo) or r_port is not None
+            ref_has_authority = ref_has_authority or r_path[:1] == "/"
+        if ref_has_authority:
+            return ref
+    if ref_has_authority or r_host or r_userinfo or r_port is not None:
         port = r_port if r_port is None or DEFAULT_PORTS.get(b_scheme) != r_port else None
         path = remove_dot_segments(r_path)
         return b_scheme, r_userinfo, r_host, port, path, r_query, r_fragment
@@ -503,13 +525,36 @@ def resolve(base: Components, ref: Components) -> Components:
     return b_scheme, b_userinfo, b_host, b_port, path, query, r_fragment
 
 
+def join_url(base: Components, url: str) -> Components:
+    """Resolve the reference string `url` against `base` (see `resolve`)."""
+    ref = parse_url(url)
+    scheme = ref[0]
+    if scheme:
+        if scheme == base[0]:
+            # The scheme is the string's first characters: the split matches from the start.
+            return resolve(base, ref, url.startswith("//", len(scheme) + 1))
+    elif url[:2] == "//" and base[0] not in _SPECIAL_SCHEMES:
+        # "///x" against "sc://h/" is "sc:///x": an empty authority still replaces the
+        # base's. (Special schemes skip the extra slashes in the standard; we keep the
+        # base's host there, as httpx does.)
+        return resolve(base, ref, True)
+    return resolve(base, ref)
+
+
 def unparse(parts: Components) -> str:
     """Recompose a URL string from validated components (RFC 3986 §5.3)."""
     scheme, userinfo, host, port, path, query, fragment = parts
     result = f"{scheme}:" if scheme else ""
     # A path starting with "//" must be preceded by an (empty) authority, or it would
-    # read back as one: "http:////evil.com" must not become "http://evil.com".
-    if host or userinfo or port is not None or path[:2] == "//":
+    # read back as one: "http:////evil.com" must not become "http://evil.com". A file
+    # URL always has an authority in the standard: "file:///tmp/x", not "file:/tmp/x".
+    if (
+        host
+        or userinfo
+        or port is not None
+        or path[:2] == "//"
+        or (path[:1] == "/" and scheme == "file")
+    ):
         result += "//"
         if userinfo:
             result += userinfo + "@"

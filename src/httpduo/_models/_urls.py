@@ -20,11 +20,13 @@ from urllib.parse import quote_plus
 
 from ._exceptions import InvalidURL
 from ._types import QueryParamTypes
+from ._uri_reference import URIReference
 from ._urlparse import (
     DEFAULT_PORTS,
     Components,
     check_kwargs,
     decode_host,
+    join_url,
     parse_url,
     replace_components,
     resolve,
@@ -280,7 +282,9 @@ class URL:
         return self._copy_with_params(self.params.merge(params))
 
     def join(self, url: Union[URL, str]) -> URL:
-        """Resolve `url` against this URL (RFC 3986 §5.2)."""
+        """Resolve `url` against this URL (RFC 3986 §5.2; "http:x" is relative to an http URL)."""
+        if isinstance(url, str):
+            return URL._from_parts(join_url(self._parts(), url))
         if not isinstance(url, URL):
             url = URL(url)
         return URL._from_parts(resolve(self._parts(), url._parts()))
@@ -325,6 +329,13 @@ class URL:
 
     def __deepcopy__(self, memo: dict[int, object]) -> URL:
         return self
+
+    # -- compatibility ------------------------------------------------------------
+
+    @property
+    def _uri_reference(self) -> URIReference:
+        """Compatibility name: httpx's parsed components (respx reads them here)."""
+        return URIReference(*self._parts())
 
 
 def _primitive(value: Any) -> str:

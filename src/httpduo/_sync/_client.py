@@ -11,6 +11,13 @@ Rules:
 - A client is opened once and closed once; a closed client refuses requests.
 - A response handed to the user owns its connection until it is read or closed; on any
   error while handling it, the client closes it before re-raising.
+- httpx's private call chain is kept, names, arguments and order, because packages built
+  on httpx override or patch its links: `__init__` builds transports through
+  `_init_transport` and `_init_proxy_transport` (hishel, the OpenAI SDK override them);
+  `send` → `_send_handling_auth` → `_send_handling_redirects` → `_send_single_request` →
+  `_transport_for_url(url)`, the last two for every request sent (respx patches
+  `_transport_for_url`, vcrpy `_send_single_request`). `_mounts` is httpx's
+  `{URLPattern: transport or None}`, most specific pattern first.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from typing import Any, Callable, Optional, TypeVar, Union
 
 from .._backends.clock import perf_counter
 from .._models._auth import Auth
-from .._models._client_config import CLOSED, OPENED, UNOPENED, BaseClient, EventHook
+from .._models._client_config import BaseClient, ClientState, EventHook
 from .._models._config import (
     DEFAULT_LIMITS,
     DEFAULT_MAX_REDIRECTS,
@@ -130,41 +137,81 @@ class Client(BaseClient):
             use_environment=trust_env and transport is None,
             transport_name=HTTPTransport.__name__,
         )
-        if transport is None:
-            transport = HTTPTransport(
-                verify=verify,
-                cert=cert,
-                trust_env=trust_env,
-                http1=http1,
-                http2=http2,
-                limits=limits,
-            )
-        self._transport = transport
+        self._transport = self._init_transport(
+            verify=verify,
+            cert=cert,
+            trust_env=trust_env,
+            http1=http1,
+            http2=http2,
+            limits=limits,
+            transport=transport,
+        )
         # As httpx: proxies are mounted (the base transport stays direct, for mounts set
         # to None and NO_PROXY routes), and mounts given here override equal patterns.
-        routes: dict[str, Optional[BaseTransport]] = {
-            key: None
+        routes: dict[URLPattern, Optional[BaseTransport]] = {
+            mount_pattern(key): None
             if value is None
-            else HTTPTransport(
+            else self._init_proxy_transport(
+                value,
                 verify=verify,
                 cert=cert,
                 trust_env=trust_env,
                 http1=http1,
                 http2=http2,
                 limits=limits,
-                proxy=value,
             )
             for key, value in proxy_map.items()
         }
-        routes.update(mounts or {})
+        if mounts is not None:
+            routes.update((mount_pattern(key), value) for key, value in mounts.items())
         # Sorted once, most specific first, so lookup stops at the first match.
-        self._mounts: list[tuple[URLPattern, Optional[BaseTransport]]] = sorted(
-            ((mount_pattern(key), value) for key, value in routes.items()),
-            key=lambda item: item[0].priority,
+        self._mounts: dict[URLPattern, Optional[BaseTransport]] = dict(
+            sorted(routes.items(), key=lambda item: item[0].priority)
+        )
+
+    def _init_transport(
+        self,
+        verify: Any = True,
+        cert: Optional[CertTypes] = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: Limits = DEFAULT_LIMITS,
+        transport: Optional[BaseTransport] = None,
+    ) -> BaseTransport:
+        """The transport for URLs no mount claims: `transport`, else a new
+        `HTTPTransport` (httpx's hook, overridden by hishel and the OpenAI SDK)."""
+        if transport is not None:
+            return transport
+        return HTTPTransport(
+            verify=verify, cert=cert, trust_env=trust_env, http1=http1, http2=http2, limits=limits
+        )
+
+    def _init_proxy_transport(
+        self,
+        proxy: Proxy,
+        verify: Any = True,
+        cert: Optional[CertTypes] = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> BaseTransport:
+        """The transport mounted for a proxy (`proxy=` or the environment's), httpx's
+        hook for subclasses."""
+        return HTTPTransport(
+            verify=verify,
+            cert=cert,
+            trust_env=trust_env,
+            http1=http1,
+            http2=http2,
+            limits=limits,
+            proxy=proxy,
         )
 
     def _transport_for_url(self, url: URL) -> BaseTransport:
-        for pattern, transport in self._mounts:
+        """The transport mounted for `url`, else the client's own (called per request)."""
+        for pattern, transport in self._mounts.items():
             if pattern.matches(url):
                 return self._transport if transport is None else transport
         return self._transport
@@ -251,9 +298,9 @@ class Client(BaseClient):
         follow_redirects: Union[bool, UseClientDefault] = USE_CLIENT_DEFAULT,
     ) -> Response:
         """Send a built request, following the auth flow and (if asked) redirects."""
-        if self._state == CLOSED:
+        if self._state is ClientState.CLOSED:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
-        self._state = OPENED
+        self._state = ClientState.OPENED
         follow = (
             self.follow_redirects
             if isinstance(follow_redirects, UseClientDefault)
@@ -261,12 +308,12 @@ class Client(BaseClient):
         )
         if "timeout" not in request.extensions:
             request.extensions = dict(request.extensions, timeout=self._timeout.as_dict())
-        request_auth = self._request_auth(request, auth)
-        if type(request_auth) is Auth:
-            # The no-op flow: no generator to drive for an unauthenticated request.
-            response = self._send_handling_redirects(request, follow, [])
-        else:
-            response = self._send_handling_auth(request, request_auth, follow, [])
+        response = self._send_handling_auth(
+            request,
+            auth=self._request_auth(request, auth),
+            follow_redirects=follow,
+            history=[],
+        )
         try:
             if not stream:
                 response.read()
@@ -278,11 +325,18 @@ class Client(BaseClient):
     def _send_handling_auth(
         self, request: Request, auth: Auth, follow_redirects: bool, history: list[Response]
     ) -> Response:
+        if type(auth) is Auth:
+            # The no-op flow (no auth at all): no generator to drive.
+            return self._send_handling_redirects(
+                request, follow_redirects=follow_redirects, history=history
+            )
         auth_flow = auth.sync_auth_flow(request)
         try:
             request = auth_flow.__next__()
             while True:
-                response = self._send_handling_redirects(request, follow_redirects, history)
+                response = self._send_handling_redirects(
+                    request, follow_redirects=follow_redirects, history=history
+                )
                 try:
                     try:
                         next_request = auth_flow.send(response)
@@ -329,7 +383,7 @@ class Client(BaseClient):
                 self._cookies.set_cookie_header(request)
 
     def _send_single_request(self, request: Request) -> Response:
-        transport = self._transport_for_url(request.url) if self._mounts else self._transport
+        transport = self._transport_for_url(request.url)
         if not isinstance(request.stream, SyncByteStream):
             raise RuntimeError(
                 f"Attempted to send a request whose body is not an "
@@ -566,22 +620,22 @@ class Client(BaseClient):
     # ---- lifetime ----------------------------------------------------------------------
 
     def _transports(self) -> list[BaseTransport]:
-        mounted = [transport for _, transport in self._mounts if transport is not None]
+        mounted = [transport for transport in self._mounts.values() if transport is not None]
         return [self._transport, *mounted]
 
     def close(self) -> None:
         """Close the transports and every pooled connection."""
-        if self._state != CLOSED:
-            self._state = CLOSED
+        if self._state is not ClientState.CLOSED:
+            self._state = ClientState.CLOSED
             for transport in self._transports():
                 transport.close()
 
     def __enter__(self: T) -> T:
-        if self._state != UNOPENED:
-            if self._state == OPENED:
+        if self._state is not ClientState.UNOPENED:
+            if self._state is ClientState.OPENED:
                 raise RuntimeError("Cannot open a client instance more than once.")
             raise RuntimeError("Cannot reopen a client instance, once it has been closed.")
-        self._state = OPENED
+        self._state = ClientState.OPENED
         for transport in self._transports():
             transport.__enter__()
         return self
@@ -592,7 +646,7 @@ class Client(BaseClient):
         exc_value: Optional[BaseException] = None,
         traceback: Optional[TracebackType] = None,
     ) -> None:
-        self._state = CLOSED
+        self._state = ClientState.CLOSED
         # Reverse order: transports holding task groups must exit as they were entered.
         for transport in reversed(self._transports()):
             transport.__exit__(exc_type, exc_value, traceback)

@@ -262,7 +262,8 @@ class ConnectionPool(BaseTransport):
     @staticmethod
     def _may_resend(request: Request) -> bool:
         """Sending `request` twice is harmless, and its body can be sent again."""
-        return request.method in IDEMPOTENT_METHODS and isinstance(request.stream, ByteStream)
+        # Exactly ByteStream: a subclass may iterate a one-shot source of its own.
+        return request.method in IDEMPOTENT_METHODS and type(request.stream) is ByteStream
 
     @classmethod
     def _should_retry(

@@ -169,7 +169,7 @@ class _Exchange:
                 f"AsyncByteStream), not {type(stream).__name__!r}."
             )
         self._body: Union[ByteStream, AsyncIterator[bytes], None] = (
-            stream if isinstance(stream, ByteStream) else stream.__aiter__()
+            stream if type(stream) is ByteStream else stream.__aiter__()
         )
         self._request_done = False
         self._discard_body = request.method == "HEAD"
@@ -192,7 +192,7 @@ class _Exchange:
             return dict(_DISCONNECT)
         if not self._request_done:
             body = self._body
-            if isinstance(body, ByteStream):
+            if isinstance(body, ByteStream):  # only ever exactly one (see __init__)
                 self._request_done = True
                 self._body = None
                 return {"type": "http.request", "body": b"".join(body), "more_body": False}

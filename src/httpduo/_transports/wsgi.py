@@ -141,7 +141,7 @@ class _InputStream:
 
 def _input_stream(request: Request) -> Union[IO[bytes], _InputStream]:
     stream = request.stream
-    if isinstance(stream, ByteStream):
+    if type(stream) is ByteStream:
         return io.BytesIO(b"".join(stream))
     if not isinstance(stream, Iterable):
         raise RuntimeError(

@@ -1,0 +1,1 @@
+"""httpcore's `_backends` package: the network stream and backend interfaces."""
