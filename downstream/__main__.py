@@ -14,6 +14,8 @@ Rules:
   project is skipped, loudly.
 - A regression is a test that passes on httpx and does not pass on httpduo (fails, errors,
   is skipped or is never collected), unless downstream/accepted.py lists it with a reason.
+  So is a test that, on httpduo only, looks up or connects to a host off the machine (an
+  audit hook in the outcomes plugin sees it): a request its mock should have caught.
   Any regression, or a run that produced no results, makes the exit status non-zero.
 """
 
@@ -81,6 +83,8 @@ os.execv(sys.argv[1], sys.argv[1:])
 class Outcome:
     outcome: str
     longrepr: str
+    # Non-loopback hosts the test tried to reach (looked up or connected to).
+    network: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -101,6 +105,8 @@ class Row:
     accepted: list[str] = dataclasses.field(default_factory=list)
     stale: list[str] = dataclasses.field(default_factory=list)
     flaky: list[str] = dataclasses.field(default_factory=list)
+    # Tests that reached hosts off the machine on httpduo but not on httpx: a mock missed.
+    network: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
 
 def say(message: str) -> None:
@@ -318,11 +324,7 @@ def run_suite(
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             code = -1
-    outcomes: dict[str, Outcome] = {}
-    if results.exists():
-        for line in results.read_text(encoding="utf-8").splitlines():
-            entry = json.loads(line)
-            outcomes[entry["nodeid"]] = Outcome(entry["outcome"], entry["longrepr"])
+    outcomes = read_outcomes(results)
     error = ""
     if code == -1:
         error = f"timed out after {timeout:.0f} s"
@@ -378,7 +380,9 @@ def read_outcomes(path: Path) -> dict[str, Outcome]:
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():
             entry = json.loads(line)
-            outcomes[entry["nodeid"]] = Outcome(entry["outcome"], entry["longrepr"])
+            outcomes[entry["nodeid"]] = Outcome(
+                entry["outcome"], entry["longrepr"], entry.get("network", [])
+            )
     return outcomes
 
 
@@ -433,12 +437,7 @@ def load_side(project: Project, side: str, options: argparse.Namespace) -> SideR
     error = failure.read_text(encoding="utf-8") if failure.exists() else ""
     if not results.exists() and not error:
         return None
-    outcomes = {}
-    if results.exists():
-        for line in results.read_text(encoding="utf-8").splitlines():
-            entry = json.loads(line)
-            outcomes[entry["nodeid"]] = Outcome(entry["outcome"], entry["longrepr"])
-    return SideRun(outcomes, 0.0, 0.0, error)
+    return SideRun(read_outcomes(results), 0.0, 0.0, error)
 
 
 # ---------------------------------------------------------------- comparing
@@ -460,8 +459,14 @@ def compare(row: Row) -> None:
             continue
         (row.accepted if (name, nodeid) in ACCEPTED else row.regressions).append(nodeid)
     for project_name, nodeid in ACCEPTED:
-        if project_name == name and base.get(nodeid, Outcome("missing", "")).outcome != PASSED:
-            row.stale.append(f"{nodeid}: does not pass on httpx")
+        # Not run at all (--quick, -k) says nothing; run and not passing may be flaky on httpx.
+        if project_name == name and nodeid in base and base[nodeid].outcome != PASSED:
+            row.stale.append(f"{nodeid}: does not pass on httpx (in this run)")
+    for nodeid, got in new.items():
+        before = base.get(nodeid)
+        extra = sorted(set(got.network) - set(before.network if before else []))
+        if extra and (name, nodeid) not in ACCEPTED:
+            row.network[nodeid] = extra
 
 
 def first_line_of_error(side: SideRun, nodeid: str) -> str:
@@ -520,12 +525,13 @@ def print_table(rows: list[Row]) -> None:
         "regressions",
         "accepted",
         "flaky",
+        "network",
     )
-    table = [header]
+    table: list[tuple[str, ...]] = [header]
     for row in rows:
         label = f"{row.project.name} {row.project.version}"
         if row.skipped_reason:
-            table.append((label, "SKIPPED", "-", "-", "-", "-", "-"))
+            table.append((label, "SKIPPED", "-", "-", "-", "-", "-", "-"))
             continue
         regress = str(len(row.regressions)) if row.httpduo and row.httpx else "-"
         table.append(
@@ -537,6 +543,7 @@ def print_table(rows: list[Row]) -> None:
                 regress,
                 str(len(row.accepted)),
                 str(len(row.flaky)),
+                str(len(row.network)),
             )
         )
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
@@ -574,6 +581,7 @@ def write_report(rows: list[Row], path: Path) -> None:
             }
         entry["accepted"] = row.accepted
         entry["flaky"] = row.flaky
+        entry["network"] = row.network
         entry["stale"] = row.stale
         report.append(entry)
     path.write_text(json.dumps(report, indent=1), encoding="utf-8")
@@ -705,6 +713,11 @@ def main(argv: list[str]) -> int:
             lost = len(row.regressions)
             print(f"{row.project.name}: {lost} tests pass on httpx, not on httpduo:")
             print_grouped(row.httpduo, row.regressions)
+        if row.network:
+            failed = True
+            print(f"{row.project.name}: tests that tried to reach the network on httpduo only:")
+            for nodeid, hosts in row.network.items():
+                print(f"  {nodeid}\n      {', '.join(hosts)}")
         if row.flaky:
             print(f"{row.project.name}: FLAKY on httpduo (failed, then passed when run again):")
             for nodeid in row.flaky:

@@ -5,7 +5,9 @@ uses only the standard library and pytest. The file named by $HTTPDUO_DOWNSTREAM
 receives `{"nodeid", "outcome", "longrepr"}` per test, where outcome is one of passed,
 failed, error (setup or teardown failed), skipped, xfailed, xpassed. A test that fails its
 call and its teardown counts as failed; one that passes its call but errors in teardown as
-error. longrepr is the failure text, cut to its last lines.
+error. longrepr is the failure text, cut to its last lines. "network" lists the
+non-loopback hosts the test tried to reach (`socket.getaddrinfo` or `socket.connect`, seen
+through an audit hook), so the runner can tell a request that a mock should have caught.
 
 `--downstream-keep-marked=PATH:MARK` deselects the tests under PATH that lack MARK (the
 OpenAI SDK's tests/api_resources need a mock server, except those marked respx).
@@ -13,12 +15,53 @@ OpenAI SDK's tests/api_resources need a mock server, except those marked respx).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import sys
+from collections.abc import Generator
 from typing import Any
 
+import pytest
+
 _KEEP_LINES = 60
-_results: dict[str, dict[str, str]] = {}
+_results: dict[str, dict[str, Any]] = {}
+_current: list[str] = []  # the node id of the test running now, if any
+_network: dict[str, set[str]] = {}
+
+
+def _loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if not _current or event not in ("socket.getaddrinfo", "socket.connect"):
+        return
+    address = args[1] if event == "socket.connect" else args[:2]
+    if not isinstance(address, tuple) or not address:  # AF_UNIX paths stay on the machine
+        return
+    host = address[0]
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if isinstance(host, str) and not _loopback(host):
+        _network.setdefault(_current[0], set()).add(host)
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: Any) -> Generator[None, None, None]:
+    _current[:] = [item.nodeid]
+    try:
+        yield
+    finally:
+        _current.clear()
 
 
 def _text(report: Any) -> str:
@@ -78,7 +121,8 @@ def pytest_sessionfinish(session: Any) -> None:
         return
     with open(path, "w", encoding="utf-8") as out:
         for nodeid, entry in _results.items():
-            out.write(json.dumps({"nodeid": nodeid, **entry}) + "\n")
+            network = sorted(_network.get(nodeid, ()))
+            out.write(json.dumps({"nodeid": nodeid, **entry, "network": network}) + "\n")
 
 
 def pytest_collectreport(report: Any) -> None:
