@@ -137,6 +137,10 @@ def test_transport_pool_looks_like_httpcore() -> None:
         print(type(s).__name__, s._proxy_auth, s._proxy_url.scheme)
         print(type(httpx.AsyncHTTPTransport(proxy="socks5://127.0.0.1:1080")._pool).__name__)
         print(type(httpx.AsyncHTTPTransport()._pool).__name__)
+        limits = httpx.Limits(max_connections=7, max_keepalive_connections=3, keepalive_expiry=2)
+        p = httpx.HTTPTransport(limits=limits, retries=2)._pool
+        print(p._max_connections, p._max_keepalive_connections, p._keepalive_expiry,
+              p._http1, p._http2, p._retries)
         from httpcore._sync.connection_pool import ConnectionPool
         from httpcore._async.socks_proxy import AsyncSOCKSProxy
         from httpcore._backends.base import NetworkStream, AsyncNetworkStream
@@ -154,5 +158,6 @@ def test_transport_pool_looks_like_httpcore() -> None:
         "SOCKSProxy (b'u', b'p') b'socks5'",
         "AsyncSOCKSProxy",
         "AsyncConnectionPool",
+        "7 3 2 True False 2",
         "True True",
     ]

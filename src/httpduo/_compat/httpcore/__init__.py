@@ -30,10 +30,15 @@ from httpduo._models._ssl import create_ssl_context
 
 from ._async.connection import AsyncHTTPConnection
 from ._async.connection_pool import AsyncConnectionPool
+from ._async.http2 import AsyncHTTP2Connection
+from ._async.http11 import AsyncHTTP11Connection
 from ._async.http_proxy import AsyncHTTPProxy
 from ._async.interfaces import AsyncConnectionInterface
 from ._async.socks_proxy import AsyncSOCKSProxy
+from ._backends.anyio import AnyIOBackend
+from ._backends.auto import AutoBackend
 from ._backends.base import AsyncNetworkBackend, AsyncNetworkStream, NetworkBackend, NetworkStream
+from ._backends.sync import SyncBackend
 from ._exceptions import (
     ConnectError,
     ConnectionNotAvailable,
@@ -54,24 +59,32 @@ from ._exceptions import (
 from ._models import URL, Body, HeaderTypes, Origin, Request, Response
 from ._sync.connection import HTTPConnection
 from ._sync.connection_pool import ConnectionPool
+from ._sync.http2 import HTTP2Connection
+from ._sync.http11 import HTTP11Connection
 from ._sync.http_proxy import HTTPProxy
 from ._sync.interfaces import ConnectionInterface
 from ._sync.socks_proxy import SOCKSProxy
 
 __all__ = [
     "URL",
+    "AnyIOBackend",
     "AsyncConnectionInterface",
     "AsyncConnectionPool",
+    "AsyncHTTP11Connection",
+    "AsyncHTTP2Connection",
     "AsyncHTTPConnection",
     "AsyncHTTPProxy",
     "AsyncNetworkBackend",
     "AsyncNetworkStream",
     "AsyncSOCKSProxy",
+    "AutoBackend",
     "ConnectError",
     "ConnectTimeout",
     "ConnectionInterface",
     "ConnectionNotAvailable",
     "ConnectionPool",
+    "HTTP11Connection",
+    "HTTP2Connection",
     "HTTPConnection",
     "HTTPProxy",
     "LocalProtocolError",
@@ -88,6 +101,7 @@ __all__ = [
     "Request",
     "Response",
     "SOCKSProxy",
+    "SyncBackend",
     "TimeoutException",
     "UnsupportedProtocol",
     "WriteError",

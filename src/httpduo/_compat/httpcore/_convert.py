@@ -6,8 +6,9 @@ Rules (one copy of the conversion logic, used by the sync and the async side ali
   extensions; the URL parts are its raw bytes.
 - Pool side (`to_httpduo_request`, `to_core_response`): what the facade pool does before
   and after httpduo's real pool. A URL left as the transport built it is not parsed again.
-- A response that went through the facade untouched (its stream is still the facade
-  pool's) gets back its httpduo stream: pass-through requests pay no per-chunk wrapper.
+- Pass-through costs little: a request or response that crossed the facade with nothing
+  changed on the way (method, URL parts, headers, stream, status) is handed on as the
+  same httpduo object, and an untouched body is read from httpduo's stream directly.
   Any other body (a mock's) is read through a wrapper that maps httpcore's exceptions.
 - The `network_stream` extension is exposed as httpcore's NetworkStream interface.
 """
@@ -23,6 +24,7 @@ from httpduo._models._responses import Response as DuoResponse
 from httpduo._models._streams import (
     AsyncByteStream,
     AsyncIteratorByteStream,
+    ByteStream,
     IteratorByteStream,
     SyncByteStream,
 )
@@ -52,15 +54,16 @@ def to_core_request(request: DuoRequest) -> Request:
     url = request.url
     core_url = URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path)
     # Remember the parsed URL, with the parts it was made from, for the way back.
-    setattr(
-        core_url, _URL_CACHE, ((core_url.scheme, core_url.host, url.port, core_url.target), url)
-    )
+    parts = (core_url.scheme, core_url.host, url.port, core_url.target)
+    setattr(core_url, _URL_CACHE, (parts, url))
     core = Request.__new__(Request)
-    core.method = request.method.encode("ascii")
+    core.method = method = request.method.encode("ascii")
     core.url = core_url
-    core.headers = request.headers.raw
+    core.headers = headers = request.headers.raw
     core.stream = request.stream
     core.extensions = request.extensions
+    # What the request was made from, to hand the same one on if nobody changed it.
+    core._httpduo = (request, method, headers.copy())  # type: ignore[attr-defined]
     return core
 
 
@@ -104,8 +107,16 @@ class _AsyncStreamFromCore(AsyncByteStream):
 def to_httpduo_response(core: Response, request: DuoRequest, *, sync: bool) -> DuoResponse:
     """The httpduo response for what the httpcore layer answered to `request`."""
     stream: Any = core.stream
-    if isinstance(stream, (CoreSyncStream, CoreAsyncStream)):
-        body: Union[SyncByteStream, AsyncByteStream] = stream._stream
+    if core._content is not None:  # read on the way (by a patch): its body is that
+        body: Union[SyncByteStream, AsyncByteStream] = ByteStream(core._content)
+    elif isinstance(stream, (CoreSyncStream, CoreAsyncStream)):
+        made_from = core.__dict__.get("_httpduo")
+        if made_from is not None:
+            response, headers = made_from
+            if core.status == response.status_code and core.headers == headers:
+                response.extensions = core.extensions
+                return response  # type: ignore[no-any-return]
+        body = stream._stream
     elif sync:
         body = _SyncStreamFromCore(stream, request)
     else:
@@ -137,7 +148,19 @@ def _httpduo_body(stream: object) -> Union[SyncByteStream, AsyncByteStream]:
 
 
 def to_httpduo_request(core: Request) -> DuoRequest:
-    """The httpduo request the real pool sends for `core`."""
+    """The httpduo request the real pool sends for `core`: the one it was made from
+    when nothing was changed on the way, else a new one."""
+    made_from = core.__dict__.get("_httpduo")
+    if made_from is not None:
+        request, method, headers = made_from
+        if (
+            core.stream is request.stream
+            and core.extensions is request.extensions
+            and core.method == method
+            and core.headers == headers
+            and _httpduo_url(core.url) is request.url
+        ):
+            return request  # type: ignore[no-any-return]
     return DuoRequest(
         core.method,
         _httpduo_url(core.url),
@@ -184,14 +207,15 @@ def to_core_response(
     """The httpcore response for what httpduo's real pool answered, its body read
     through `stream_type` (the side the pool is on)."""
     stream: Any = response.stream
-    extensions = response.extensions
+    extensions = response.extensions  # fresh per response: ours to change
     network_stream = extensions.get("network_stream")
     if network_stream is not None:
-        extensions = {**extensions, "network_stream": adapt_network_stream(network_stream)}
+        extensions["network_stream"] = adapt_network_stream(network_stream)
     core = Response.__new__(Response)
     core.status = response.status_code
-    core.headers = response.headers.raw
+    core.headers = headers = response.headers.raw
     core.stream = stream_type(stream)
     core.extensions = extensions
     core._content = None
+    core._httpduo = (response, headers.copy())  # type: ignore[attr-defined]
     return core

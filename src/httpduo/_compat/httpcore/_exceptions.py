@@ -11,8 +11,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 from typing import Optional
 
 from httpduo._models import _exceptions as duo
@@ -135,27 +134,64 @@ def _lookup(
     return None
 
 
-@contextmanager
-def mapped_to_core() -> Iterator[None]:
-    """Raise httpduo transport errors leaving the block as their httpcore counterparts."""
-    try:
-        yield
-    except duo.TransportError as exc:
-        target = _lookup(exc, _TO_CORE)
-        if target is None:
-            raise
-        raise target(str(exc)) from exc
+class _MappedToCore:
+    """See `mapped_to_core()`. (Classes, not generator-based context managers: they run
+    on every request that crosses the facade.)"""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        if isinstance(exc, duo.TransportError):
+            target = _lookup(exc, _TO_CORE)
+            if target is not None:
+                raise target(str(exc)) from exc
 
 
-@contextmanager
-def mapped_to_httpduo(request: Optional[DuoRequest]) -> Iterator[None]:
-    """Raise httpcore errors leaving the block as httpduo's, carrying `request`."""
-    try:
-        yield
-    except Exception as exc:
+_MAPPED_TO_CORE = _MappedToCore()
+
+
+def mapped_to_core() -> _MappedToCore:
+    """`with mapped_to_core():` raise httpduo transport errors leaving the block as their
+    httpcore counterparts."""
+    return _MAPPED_TO_CORE
+
+
+class _MappedToHttpduo:
+    """See `mapped_to_httpduo()`."""
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: Optional[DuoRequest]) -> None:
+        self._request = request
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        if exc is None or not isinstance(exc, Exception):
+            return
         target = _lookup(exc, _TO_HTTPDUO)
         if target is None:
-            duo.attach_request(exc, request)
-            raise
+            duo.attach_request(exc, self._request)
+            return
         assert issubclass(target, duo.TransportError)
-        raise target(str(exc), request=request) from exc
+        raise target(str(exc), request=self._request) from exc
+
+
+def mapped_to_httpduo(request: Optional[DuoRequest]) -> _MappedToHttpduo:
+    """`with mapped_to_httpduo(request):` raise httpcore errors leaving the block as
+    httpduo's, carrying `request`; httpduo's own errors get `request` attached."""
+    return _MappedToHttpduo(request)

@@ -8,9 +8,15 @@ Rules:
 - Two ways to get one: constructed with httpcore's arguments (a new real pool is built),
   or `_wrap(real_pool)` around the pool of an existing `HTTPTransport` (nothing new is
   built; see `_routing.py`).
-- The attributes are httpcore's: `_ssl_context`; on proxies `_proxy_url` (an httpcore
-  URL), `_proxy_headers` (byte pairs, credentials included, as httpcore sends them),
-  `_proxy_ssl_context`; on SOCKS proxies `_proxy_auth`.
+- The attributes are httpcore's: `_ssl_context`, the configuration (`_max_connections`,
+  `_max_keepalive_connections`, `_keepalive_expiry`, `_http1`, `_http2`, `_retries`,
+  `_local_address`, `_uds`, `_socket_options`, copied once: pools never change them);
+  on proxies `_proxy_url` (an httpcore URL), `_proxy_headers` (byte pairs, credentials
+  included, as httpcore sends them), `_proxy_ssl_context`; on SOCKS proxies
+  `_proxy_auth`.
+- `_requests` is httpcore's list of the requests a pool has queued or in flight: a
+  request enters when `handle_request` is called and leaves when it fails or when its
+  response body is closed (tests assert it is empty to prove nothing leaked).
 - httpcore arguments httpduo cannot honour (an httpcore network backend, a `proxy=` on a
   plain pool) are a TypeError naming the argument, never silently ignored.
 """
@@ -18,57 +24,75 @@ Rules:
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any, ClassVar, Optional, Union
 
 from httpduo._models._config import Proxy
 from httpduo._models._ssl import create_ssl_context
+from httpduo._models._streams import AsyncByteStream, SyncByteStream
 from httpduo._models._urls import URL as DuoURL
 
 from ._models import URL, HeaderTypes, Origin, enforce_headers, enforce_url
 
-__all__ = ["ConnectionFacade", "HTTPProxyFacade", "PoolFacade", "SOCKSProxyFacade", "core_url"]
+__all__ = [
+    "ConnectionFacade",
+    "HTTPProxyFacade",
+    "PoolFacade",
+    "SOCKSProxyFacade",
+    "core_url",
+    "in_flight_until_closed",
+]
 
 
 def core_url(url: DuoURL) -> URL:
     return URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path)
 
 
-def _pool_options(
-    *,
-    max_connections: Optional[int],
-    max_keepalive_connections: Optional[int],
-    keepalive_expiry: Optional[float],
-    http1: bool,
-    http2: bool,
-    retries: int,
-    local_address: Optional[str],
-    uds: Optional[str],
-    network_backend: object,
-    socket_options: Optional[Iterable[Any]],
-) -> dict[str, Any]:
+# The constructor arguments httpduo's pools take under the same names as httpcore's.
+_POOL_ARGUMENTS = (
+    "max_connections",
+    "max_keepalive_connections",
+    "keepalive_expiry",
+    "http1",
+    "http2",
+    "retries",
+    "local_address",
+    "uds",
+    "socket_options",
+)
+
+
+# httpcore's pool attribute -> httpduo's pool attribute holding the same setting.
+_CONFIGURATION = (
+    ("_max_connections", "_max_connections"),
+    ("_max_keepalive_connections", "_max_keepalive"),
+    ("_keepalive_expiry", "_keepalive_expiry"),
+    ("_http1", "_http1"),
+    ("_http2", "_http2"),
+    ("_retries", "_retries"),
+    ("_local_address", "_local_address"),
+    ("_uds", "_uds"),
+    ("_socket_options", "_socket_options"),
+)
+
+
+def _pool_options(arguments: dict[str, Any]) -> dict[str, Any]:
+    """httpduo pool options from a facade constructor's arguments (its `locals()`);
+    an argument the constructor does not take is left at httpduo's default."""
+    network_backend = arguments.get("network_backend")
     if network_backend is not None:
         raise TypeError(
             "network_backend= is not supported by httpduo's httpcore facade: httpduo "
             f"opens its connections with its own backends (got {network_backend!r})"
         )
-    if not (http1 or http2):
+    options = {name: arguments[name] for name in _POOL_ARGUMENTS if name in arguments}
+    if not (options["http1"] or options["http2"]):
         raise ValueError("At least one of http1 or http2 must be enabled.")
-    if http2:
+    if options["http2"]:
         from httpduo._async._http2 import load_h2
 
         load_h2()
-    return {
-        "max_connections": max_connections,
-        "max_keepalive_connections": max_keepalive_connections,
-        "keepalive_expiry": keepalive_expiry,
-        "http1": http1,
-        "http2": http2,
-        "retries": retries,
-        "local_address": local_address,
-        "uds": uds,
-        "socket_options": socket_options,
-    }
+    return options
 
 
 def _default_context(ssl_context: Optional[ssl.SSLContext], http2: bool) -> ssl.SSLContext:
@@ -104,18 +128,7 @@ class PoolFacade:
                 "proxy= is not supported by httpduo's httpcore facade; use HTTPProxy or "
                 "SOCKSProxy (or httpx's proxy= argument)"
             )
-        options = _pool_options(
-            max_connections=max_connections,
-            max_keepalive_connections=max_keepalive_connections,
-            keepalive_expiry=keepalive_expiry,
-            http1=http1,
-            http2=http2,
-            retries=retries,
-            local_address=local_address,
-            uds=uds,
-            network_backend=network_backend,
-            socket_options=socket_options,
-        )
+        options = _pool_options(locals())
         self._attach(self._httpduo_pool_class(_default_context(ssl_context, http2), **options))
 
     @classmethod
@@ -127,7 +140,11 @@ class PoolFacade:
 
     def _attach(self, pool: Any) -> None:
         self._httpduo_pool = pool
+        self._requests: list[Any] = []
         self._ssl_context = pool._ssl_context
+        # httpcore's names for the configuration (read by tests and by subclasses).
+        for core_name, httpduo_name in _CONFIGURATION:
+            setattr(self, core_name, getattr(pool, httpduo_name))
 
     @property
     def connections(self) -> list[Any]:
@@ -202,18 +219,7 @@ class HTTPProxyFacade(PoolFacade):
         proxy = _duo_proxy(proxy_url, proxy_auth, proxy_headers, proxy_ssl_context)
         if proxy.url.scheme not in ("http", "https"):
             raise ValueError(f"HTTPProxy needs an http:// or https:// proxy URL, got {proxy.url}")
-        options = _pool_options(
-            max_connections=max_connections,
-            max_keepalive_connections=max_keepalive_connections,
-            keepalive_expiry=keepalive_expiry,
-            http1=http1,
-            http2=http2,
-            retries=retries,
-            local_address=local_address,
-            uds=uds,
-            network_backend=network_backend,
-            socket_options=socket_options,
-        )
+        options = _pool_options(locals())
         self._attach(_proxy_pool(type(self), proxy, ssl_context, proxy_ssl_context, options))
 
     def _attach(self, pool: Any) -> None:
@@ -249,18 +255,7 @@ class SOCKSProxyFacade(PoolFacade):
         if proxy.url.scheme not in SOCKS_SCHEMES:
             raise ValueError(f"SOCKSProxy needs a socks proxy URL, got {proxy.url}")
         require_socksio()
-        options = _pool_options(
-            max_connections=max_connections,
-            max_keepalive_connections=max_keepalive_connections,
-            keepalive_expiry=keepalive_expiry,
-            http1=http1,
-            http2=http2,
-            retries=retries,
-            local_address=None,
-            uds=None,
-            network_backend=network_backend,
-            socket_options=None,
-        )
+        options = _pool_options(locals())
         self._attach(_proxy_pool(type(self), proxy, ssl_context, None, options))
 
     def _attach(self, pool: Any) -> None:
@@ -339,3 +334,49 @@ class ConnectionFacade(PoolFacade):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} [{self._origin}, {self.info()}]>"
+
+
+class _InFlight(SyncByteStream, AsyncByteStream):
+    """A response body that takes its request off the pool's `_requests` when closed."""
+
+    def __init__(self, stream: Any, requests: list[Any], request: Any) -> None:
+        self._stream = stream
+        self._requests = requests
+        self._request = request
+
+    def _release(self) -> None:
+        try:
+            self._requests.remove(self._request)
+        except ValueError:
+            pass  # closed twice
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._stream)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._stream.__aiter__()  # type: ignore[no-any-return]
+
+    def _read_all(self) -> bytes:
+        return self._stream._read_all()  # type: ignore[no-any-return]
+
+    async def _aread_all(self) -> bytes:
+        return await self._stream._aread_all()  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._release()
+        self._stream.close()
+
+    async def aclose(self) -> None:
+        self._release()
+        await self._stream.aclose()
+
+
+def in_flight_until_closed(requests: list[Any], request: Any, response: Any) -> None:
+    """Keep `request` in `requests` until the body of `response` (an httpcore response
+    made by the facade, or an httpduo one) is closed, whichever way it is read."""
+    made_from = response.__dict__.get("_httpduo")
+    duo_response = response if made_from is None else made_from[0]
+    tracked = _InFlight(duo_response.stream, requests, request)
+    duo_response.stream = tracked
+    if made_from is not None:
+        response.stream._stream = tracked

@@ -7,18 +7,15 @@ point of respx's default mocker.
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Optional
-
 from .._models import Request, Response
 from .._pools import ConnectionFacade
 from .connection_pool import AsyncConnectionPool, send
-from .interfaces import AsyncConnectionInterface
+from .interfaces import AsyncClosesOnExit, AsyncConnectionInterface
 
 __all__ = ["AsyncHTTPConnection"]
 
 
-class AsyncHTTPConnection(ConnectionFacade, AsyncConnectionInterface):
+class AsyncHTTPConnection(ConnectionFacade, AsyncConnectionInterface, AsyncClosesOnExit):
     """A connection to one origin (httpduo's), with httpcore's interface."""
 
     _httpduo_pool_class = AsyncConnectionPool._httpduo_pool_class
@@ -30,14 +27,3 @@ class AsyncHTTPConnection(ConnectionFacade, AsyncConnectionInterface):
 
     async def aclose(self) -> None:
         await self._httpduo_pool.aclose()
-
-    async def __aenter__(self) -> AsyncHTTPConnection:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[type[BaseException]] = None,
-        exc_value: Optional[BaseException] = None,
-        traceback: Optional[TracebackType] = None,
-    ) -> None:
-        await self.aclose()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Optional, Union
+from types import TracebackType
+from typing import Any, Optional, TypeVar, Union
 
 from .._models import URL, Body, HeaderTypes, Request, Response, build_request
+from .._protocols import ConnectionQuestions
 
-__all__ = ["AsyncConnectionInterface", "AsyncRequestInterface"]
+__all__ = ["AsyncClosesOnExit", "AsyncConnectionInterface", "AsyncRequestInterface"]
 
 
 class AsyncRequestInterface:
@@ -57,26 +59,29 @@ class AsyncRequestInterface:
         )
 
 
-class AsyncConnectionInterface(AsyncRequestInterface):
+class AsyncConnectionInterface(AsyncRequestInterface, ConnectionQuestions):
     """One connection's questions, as httpcore's pool asks them (async)."""
 
     async def aclose(self) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not implement aclose()")
 
-    def info(self) -> str:
-        raise NotImplementedError(f"{type(self).__name__} does not implement info()")
 
-    def can_handle_request(self, origin: Any) -> bool:
-        raise NotImplementedError(f"{type(self).__name__} does not implement can_handle_request()")
+_Closing = TypeVar("_Closing", bound="AsyncClosesOnExit")
 
-    def is_available(self) -> bool:
-        raise NotImplementedError(f"{type(self).__name__} does not implement is_available()")
 
-    def has_expired(self) -> bool:
-        raise NotImplementedError(f"{type(self).__name__} does not implement has_expired()")
+class AsyncClosesOnExit:
+    """`async with pool:` closes the pool (or connection) when the block ends."""
 
-    def is_idle(self) -> bool:
-        raise NotImplementedError(f"{type(self).__name__} does not implement is_idle()")
+    async def aclose(self) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not implement aclose()")
 
-    def is_closed(self) -> bool:
-        raise NotImplementedError(f"{type(self).__name__} does not implement is_closed()")
+    async def __aenter__(self: _Closing) -> _Closing:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]] = None,
+        exc_value: Optional[BaseException] = None,
+        traceback: Optional[TracebackType] = None,
+    ) -> None:
+        await self.aclose()

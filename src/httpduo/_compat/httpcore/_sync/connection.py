@@ -7,18 +7,15 @@ point of respx's default mocker.
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Optional
-
 from .._models import Request, Response
 from .._pools import ConnectionFacade
 from .connection_pool import ConnectionPool, send
-from .interfaces import ConnectionInterface
+from .interfaces import ClosesOnExit, ConnectionInterface
 
 __all__ = ["HTTPConnection"]
 
 
-class HTTPConnection(ConnectionFacade, ConnectionInterface):
+class HTTPConnection(ConnectionFacade, ConnectionInterface, ClosesOnExit):
     """A connection to one origin (httpduo's), with httpcore's interface."""
 
     _httpduo_pool_class = ConnectionPool._httpduo_pool_class
@@ -30,14 +27,3 @@ class HTTPConnection(ConnectionFacade, ConnectionInterface):
 
     def close(self) -> None:
         self._httpduo_pool.close()
-
-    def __enter__(self) -> HTTPConnection:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]] = None,
-        exc_value: Optional[BaseException] = None,
-        traceback: Optional[TracebackType] = None,
-    ) -> None:
-        self.close()

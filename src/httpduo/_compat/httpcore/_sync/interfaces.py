@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Optional, Union
+from types import TracebackType
+from typing import Any, Optional, TypeVar, Union
 
 from .._models import URL, Body, HeaderTypes, Request, Response, build_request
+from .._protocols import ConnectionQuestions
 
-__all__ = ["ConnectionInterface", "RequestInterface"]
+__all__ = ["ClosesOnExit", "ConnectionInterface", "RequestInterface"]
 
 
 class RequestInterface:
@@ -52,26 +54,29 @@ class RequestInterface:
         raise NotImplementedError(f"{type(self).__name__} does not implement handle_request()")
 
 
-class ConnectionInterface(RequestInterface):
+class ConnectionInterface(RequestInterface, ConnectionQuestions):
     """One connection's questions, as httpcore's pool asks them."""
 
     def close(self) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not implement close()")
 
-    def info(self) -> str:
-        raise NotImplementedError(f"{type(self).__name__} does not implement info()")
 
-    def can_handle_request(self, origin: Any) -> bool:
-        raise NotImplementedError(f"{type(self).__name__} does not implement can_handle_request()")
+_Closing = TypeVar("_Closing", bound="ClosesOnExit")
 
-    def is_available(self) -> bool:
-        raise NotImplementedError(f"{type(self).__name__} does not implement is_available()")
 
-    def has_expired(self) -> bool:
-        raise NotImplementedError(f"{type(self).__name__} does not implement has_expired()")
+class ClosesOnExit:
+    """`with pool:` closes the pool (or connection) when the block ends."""
 
-    def is_idle(self) -> bool:
-        raise NotImplementedError(f"{type(self).__name__} does not implement is_idle()")
+    def close(self) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not implement close()")
 
-    def is_closed(self) -> bool:
-        raise NotImplementedError(f"{type(self).__name__} does not implement is_closed()")
+    def __enter__(self: _Closing) -> _Closing:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]] = None,
+        exc_value: Optional[BaseException] = None,
+        traceback: Optional[TracebackType] = None,
+    ) -> None:
+        self.close()
