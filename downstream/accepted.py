@@ -13,7 +13,8 @@ _RESPX_PASS_THROUGH = (
     "with: `anyio.connect_tcp` (async) and `socket.create_connection` (sync). httpduo opens "
     "its sockets itself (its own Happy Eyeballs, so socket options apply before connect; "
     "_backends/), so neither patch is called. The request does pass through: it reaches "
-    "httpduo's connect and fails there with the httpx.NetworkError the test expects."
+    "httpduo's connect (the runner's audit hook sees the lookup of example.org) and fails "
+    "there with the httpx.NetworkError the test expects."
 )
 
 _SUBPROCESS = (
