@@ -727,6 +727,18 @@ def main(argv: list[str]) -> int:
         if row.skipped_reason:
             print(f"{row.project.name}: SKIPPED: {row.skipped_reason}")
     say(f"full report: {report}")
+    # One closing line in the form test runners end with, counting the tests that pass on
+    # httpx: kept on httpduo, or lost (regressions, network use; a crashed run counts whole).
+    kept = lost = 0
+    for row in rows:
+        if row.httpx is None or row.httpduo is None:
+            continue
+        base = [n for n, got in row.httpx.outcomes.items() if got.outcome == PASSED]
+        kept += sum(
+            1 for n in base if row.httpduo.outcomes.get(n, Outcome("", "")).outcome == PASSED
+        )
+        lost += len(row.regressions) + len(row.network)
+    print(f"downstream: {kept} passed, {lost} failed")
     return 1 if failed or broken else 0
 
 
