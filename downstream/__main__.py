@@ -727,6 +727,8 @@ def main(argv: list[str]) -> int:
         if row.skipped_reason:
             print(f"{row.project.name}: SKIPPED: {row.skipped_reason}")
     say(f"full report: {report}")
+    if not prefix and work:
+        loud("These runs were NOT network-isolated (see the warning at the top).")
     # One closing line in the form test runners end with, counting the tests that pass on
     # httpx: kept on httpduo, or lost (regressions, network use; a crashed run counts whole).
     kept = lost = 0

@@ -23,8 +23,9 @@ STARLETTE = "starlette==0.45.3"
 # optional packages: brotli and zstandard are left out of both, because either one changes
 # the Accept-Encoding header both libraries send (and makes Starlette skip tests).
 HTTPX_BASELINE = ["httpx[http2,socks]==0.28.1", "httpcore==1.0.7"]
-# httpduo's extras: all of them but the two content codecs above.
-HTTPDUO_EXTRAS = "http2,cli,socks,trio,speedups"
+# httpduo's extras: the same two as httpx's above, and httptools for httpduo's default
+# HTTP/1.1 codec. Not trio or cli: they would put trio, click and rich in one venv only.
+HTTPDUO_EXTRAS = "http2,socks,speedups"
 
 
 @dataclass(frozen=True)
