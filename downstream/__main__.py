@@ -4,45 +4,54 @@ Rules:
 - Every project gets two venvs of its own under the work directory (never in the checkout):
   `<name>-httpx` with httpx 0.28.1 and httpcore 1.0.7, and `<name>-httpduo` with the same
   requirements, then httpx and httpcore uninstalled and httpduo installed from the
-  checkout under test; its run adds `-p httpduo.as_httpx`. A venv is reused while its
-  requirements are unchanged; httpduo is reinstalled into it on every run.
-- Tests run in a network namespace of their own with only the loopback interface up, so
-  no request can leave the machine even if a mock fails to catch it. Where that is
-  impossible (not root, no `unshare`), the runner says so loudly and runs unisolated.
-- Sources come from the package index as sdists; respx and hishel ship no tests in theirs,
-  so their tests/ come from a checkout named by an environment variable. Without it the
-  project is skipped, loudly.
-- A regression is a test that passes on httpx and does not pass on httpduo (fails, errors,
-  is skipped or is never collected), unless downstream/accepted.py lists it with a reason.
-  So is a test that, on httpduo only, looks up or connects to a host off the machine (an
-  audit hook in the outcomes plugin sees it): a request its mock should have caught.
-  Any regression, or a run that produced no results, makes the exit status non-zero.
+  checkout under test; its run adds `-p httpduo.as_httpx`. Both runs get the same pytest
+  arguments and the same scrubbed environment. (_setup.py: isolation, sources, venvs.)
+- respx and hishel ship no tests in their sdists, so their tests/ come from a checkout
+  named by an environment variable. Without it the project is skipped, loudly.
+- A lost test is run once more on httpduo; passing then makes it flaky, not lost.
+- Any regression (_compare.py), or a run that produced no results, makes the exit status
+  non-zero. The last line counts the tests that pass on httpx: kept and lost on httpduo.
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import dataclasses
-import hashlib
-import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import time
 from pathlib import Path
 
-from downstream.accepted import ACCEPTED
-from downstream.projects import HTTPDUO_EXTRAS, HTTPX_BASELINE, PROJECTS, Project
+from downstream._compare import (
+    PASSED,
+    SIDES,
+    Outcome,
+    Row,
+    SideRun,
+    compare,
+    count,
+    print_grouped,
+    print_table,
+    read_outcomes,
+    tests_count,
+    write_report,
+)
+from downstream._setup import (
+    fresh_source,
+    isolation_prefix,
+    loud,
+    prepare_venv,
+    say,
+    sdist,
+    test_tree,
+    wrap,
+)
+from downstream.projects import PROJECTS, Project
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_DIR = Path(__file__).resolve().parent / "plugin"
-SIDES = ("httpx", "httpduo")
-PASSED = "passed"
-
 # Variables that would change what a suite does (a live-server switch, a proxy, options
 # injected into pytest) are removed from the tests' environment.
 SCRUBBED_ENV = (
@@ -65,223 +74,6 @@ SCRUBBED_ENV = (
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
 )
-
-# Run inside `unshare --net`: bring the loopback interface up (SIOCGIFFLAGS, SIOCSIFFLAGS
-# with IFF_UP), then become the test command. Python rather than `ip`, which may be absent.
-LOOPBACK_UP = """
-import fcntl, os, socket, struct, sys
-sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-req = struct.pack("16sH14s", b"lo", 0, b"")
-flags = struct.unpack("16sH14s", fcntl.ioctl(sock, 0x8913, req))[1]
-fcntl.ioctl(sock, 0x8914, struct.pack("16sH14s", b"lo", flags | 1, b""))
-sock.close()
-os.execv(sys.argv[1], sys.argv[1:])
-"""
-
-
-@dataclasses.dataclass
-class Outcome:
-    outcome: str
-    longrepr: str
-    # Non-loopback hosts the test tried to reach (looked up or connected to).
-    network: list[str] = dataclasses.field(default_factory=list)
-
-
-@dataclasses.dataclass
-class SideRun:
-    outcomes: dict[str, Outcome]
-    install_seconds: float
-    run_seconds: float
-    error: str = ""  # why the run produced no usable results
-
-
-@dataclasses.dataclass
-class Row:
-    project: Project
-    httpx: SideRun | None = None
-    httpduo: SideRun | None = None
-    skipped_reason: str = ""
-    regressions: list[str] = dataclasses.field(default_factory=list)
-    accepted: list[str] = dataclasses.field(default_factory=list)
-    stale: list[str] = dataclasses.field(default_factory=list)
-    flaky: list[str] = dataclasses.field(default_factory=list)
-    # Tests that reached hosts off the machine on httpduo but not on httpx: a mock missed.
-    network: dict[str, list[str]] = dataclasses.field(default_factory=dict)
-
-
-def say(message: str) -> None:
-    print(f"[downstream] {message}", flush=True)
-
-
-def loud(message: str) -> None:
-    bar = "!" * 78
-    print(f"\n{bar}\n!! {message}\n{bar}\n", flush=True)
-
-
-def run_logged(cmd: list[str], log: Path, **kwargs: object) -> None:
-    """Run an install step; its output goes to the log, and to the screen if it fails."""
-    with log.open("a", encoding="utf-8") as out:
-        out.write(f"\n$ {' '.join(cmd)}\n")
-        out.flush()
-        done = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=False, **kwargs)  # type: ignore[call-overload]
-    if done.returncode != 0:
-        tail = "\n".join(log.read_text(encoding="utf-8").splitlines()[-40:])
-        raise RuntimeError(f"command failed ({done.returncode}): {' '.join(cmd)}\n{tail}")
-
-
-# ---------------------------------------------------------------- isolation
-
-
-def isolation_prefix(allow_network: bool) -> list[str]:
-    """The command prefix that runs a command with only loopback; [] if unavailable."""
-    unshare = shutil.which("unshare")
-    if unshare:
-        probe = [unshare, "--net", sys.executable, "-c", LOOPBACK_UP, sys.executable, "-c", ""]
-        if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
-            return [unshare, "--net"]
-    message = (
-        "NO NETWORK ISOLATION: `unshare --net` is unavailable here (it needs root or user "
-        "namespaces). The suites run with the machine's network; a mock that fails to "
-        "catch a request lets it out."
-    )
-    if not allow_network:
-        raise SystemExit(message + " Pass --allow-network to run anyway.")
-    loud(message)
-    return []
-
-
-def wrap(prefix: list[str], python: Path, cmd: list[str]) -> list[str]:
-    if not prefix:
-        return cmd
-    return [*prefix, str(python), "-c", LOOPBACK_UP, *cmd]
-
-
-# ---------------------------------------------------------------- sources
-
-
-def sdist(project: Project, workdir: Path, log: Path) -> Path:
-    """The project's sdist from the index, downloaded once into the work directory."""
-    folder = workdir / "sdists"
-    folder.mkdir(parents=True, exist_ok=True)
-    prefixes = {project.name.lower(), project.name.lower().replace("-", "_")}
-    names = {f"{prefix}-{project.version}.tar.gz" for prefix in prefixes}
-
-    def find() -> Path | None:
-        for path in folder.iterdir():
-            if path.name.lower() in names:
-                return path
-        return None
-
-    found = find()
-    if found is None:
-        run_logged(
-            [
-                *(sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps"),
-                *("-d", str(folder), project.requirement),
-            ],
-            log,
-        )
-        found = find()
-    if found is None:
-        raise RuntimeError(f"pip download gave no {' or '.join(sorted(names))} in {folder}")
-    return found
-
-
-def test_tree(project: Project) -> Path | None:
-    """A checkout whose tests/ replaces the sdist's, for projects that ship none."""
-    if project.tests_from == "sdist":
-        return None
-    value = os.environ.get(project.tests_from, "")
-    return Path(value) if value else None
-
-
-def fresh_source(project: Project, archive: Path, tests: Path | None, dest: Path) -> Path:
-    """Unpack the sdist into dest (emptied first) and lay the external tests/ over it."""
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    with tarfile.open(archive) as tar:
-        members = tar.getmembers()
-        for member in members:
-            if member.name.startswith("/") or ".." in Path(member.name).parts:
-                raise RuntimeError(f"{archive.name}: unsafe member {member.name!r}")
-        tar.extractall(dest)  # members checked above
-    (top,) = [path for path in dest.iterdir() if path.is_dir()]
-    if tests is not None:
-        shutil.rmtree(top / "tests", ignore_errors=True)
-        shutil.copytree(tests / "tests", top / "tests")
-    return top
-
-
-# ---------------------------------------------------------------- venvs
-
-
-def create_venv(path: Path, log: Path) -> Path:
-    try:
-        import virtualenv  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
-
-        cmd = [sys.executable, "-m", "virtualenv", "--quiet", str(path)]
-    except ImportError:
-        cmd = [sys.executable, "-m", "venv", str(path)]
-    run_logged(cmd, log)
-    return path / "bin" / "python"
-
-
-def prepare_venv(
-    project: Project,
-    side: str,
-    source: Path,
-    httpduo: str,
-    editable: bool,
-    workdir: Path,
-    log: Path,
-) -> Path:
-    """The side's venv with the project, its test deps and the HTTP library under test."""
-    venv = workdir / "venvs" / f"{project.name}-{side}"
-    python = venv / "bin" / "python"
-    target = f"{source}[{project.extras}]" if project.extras else str(source)
-    requirements = [*project.test_deps, *HTTPX_BASELINE]
-    stamp_data = {
-        "python": sys.version,
-        "project": project.requirement,
-        "extras": project.extras,
-        "requirements": requirements,
-        "httpduo": [httpduo, HTTPDUO_EXTRAS, editable] if side == "httpduo" else None,
-    }
-    stamp = hashlib.sha256(json.dumps(stamp_data, sort_keys=True).encode()).hexdigest()
-    stamp_file = venv / "downstream-stamp"
-    fresh = not (python.exists() and stamp_file.exists() and stamp_file.read_text() == stamp)
-    pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
-    if fresh:
-        if venv.exists():
-            shutil.rmtree(venv)
-        create_venv(venv, log)
-        # One resolver pass for everything, so both sides get the same versions.
-        run_logged([*pip, "install", target, *requirements], log)
-        if side == "httpduo":
-            run_logged([*pip, "uninstall", "-y", "httpx", "httpcore"], log)
-            spec = f"{httpduo}[{HTTPDUO_EXTRAS}]"
-            run_logged([*pip, "install", *(["-e"] if editable else []), spec], log)
-        stamp_file.write_text(stamp)
-    elif side == "httpduo" and not editable:
-        # The checkout may have changed since the venv was made: reinstall it alone.
-        run_logged([*pip, "install", "--no-deps", "--force-reinstall", httpduo], log)
-    check = (
-        "import importlib.util as u, sys; "
-        "missing = [m for m in ('httpx', 'httpcore') if u.find_spec(m) is None]; "
-        "print('httpx/httpcore absent' if len(missing) == 2 else 'httpx/httpcore present'); "
-        "import httpduo; print('httpduo', httpduo.__file__)"
-        if side == "httpduo"
-        else "import httpx, httpcore; "
-        "print('httpx', httpx.__version__, 'httpcore', httpcore.__version__)"
-    )
-    done = subprocess.run([str(python), "-c", check], capture_output=True, text=True, check=False)
-    if done.returncode != 0 or "present" in done.stdout:
-        raise RuntimeError(
-            f"{venv.name}: wrong HTTP library installed:\n{done.stdout}{done.stderr}"
-        )
-    say(f"{venv.name}: {done.stdout.strip()}")
-    return python
 
 
 # ---------------------------------------------------------------- running
@@ -375,17 +167,6 @@ def retry_file(results: Path) -> Path:
     return results.with_name(results.stem + "-retry.jsonl")
 
 
-def read_outcomes(path: Path) -> dict[str, Outcome]:
-    outcomes = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            entry = json.loads(line)
-            outcomes[entry["nodeid"]] = Outcome(
-                entry["outcome"], entry["longrepr"], entry.get("network", [])
-            )
-    return outcomes
-
-
 def retry(row: Row, options: argparse.Namespace, prefix: list[str]) -> None:
     """Run the regressions once more on httpduo; those that pass now are flaky, not lost.
 
@@ -438,153 +219,6 @@ def load_side(project: Project, side: str, options: argparse.Namespace) -> SideR
     if not results.exists() and not error:
         return None
     return SideRun(read_outcomes(results), 0.0, 0.0, error)
-
-
-# ---------------------------------------------------------------- comparing
-
-
-def compare(row: Row) -> None:
-    assert row.httpx is not None
-    assert row.httpduo is not None
-    name = row.project.name
-    base = row.httpx.outcomes
-    new = row.httpduo.outcomes
-    for nodeid, outcome in base.items():
-        if outcome.outcome != PASSED:
-            continue
-        got = new.get(nodeid)
-        if got is not None and got.outcome == PASSED:
-            if (name, nodeid) in ACCEPTED:
-                row.stale.append(f"{nodeid}: passes on httpduo now")
-            continue
-        (row.accepted if (name, nodeid) in ACCEPTED else row.regressions).append(nodeid)
-    for project_name, nodeid in ACCEPTED:
-        # Not run at all (--quick, -k) says nothing; run and not passing may be flaky on httpx.
-        if project_name == name and nodeid in base and base[nodeid].outcome != PASSED:
-            row.stale.append(f"{nodeid}: does not pass on httpx (in this run)")
-    for nodeid, got in new.items():
-        before = base.get(nodeid)
-        extra = sorted(set(got.network) - set(before.network if before else []))
-        if extra and (name, nodeid) not in ACCEPTED:
-            row.network[nodeid] = extra
-
-
-def first_line_of_error(side: SideRun, nodeid: str) -> str:
-    got = side.outcomes.get(nodeid)
-    if got is None:
-        # Never collected: the module's collection error says why.
-        module = nodeid.split("::", 1)[0]
-        collect = side.outcomes.get(module)
-        if collect is not None:
-            got = collect
-        elif side.error:
-            # The run's last exception line: pytest's own "E ..." line, or a traceback's.
-            lines = [line for line in side.error.splitlines() if line.strip("! ")]
-            errors = [line[1:].strip() for line in lines if line.startswith("E ")]
-            return "not run: " + (errors[-1] if errors else lines[-1] if lines else "no output")
-        else:
-            return "not collected"
-    lines = [line for line in got.longrepr.splitlines() if line.startswith("E ")]
-    detail = lines[0][1:].strip() if lines else (got.longrepr.splitlines() or [""])[-1]
-    return f"{got.outcome}: {detail}"[:200]
-
-
-def print_grouped(side: SideRun, nodeids: list[str], shown: int = 8) -> None:
-    """The regressions grouped by their first error line, a few ids per group."""
-    groups: dict[str, list[str]] = {}
-    for nodeid in nodeids:
-        groups.setdefault(first_line_of_error(side, nodeid), []).append(nodeid)
-    for reason, members in sorted(groups.items(), key=lambda item: -len(item[1])):
-        print(f"  {len(members)} x {reason}")
-        for nodeid in members[:shown]:
-            print(f"      {nodeid}")
-        if len(members) > shown:
-            print(f"      ... and {len(members) - shown} more (the report lists them all)")
-
-
-def count(side: SideRun | None, outcome: str) -> str:
-    if side is None:
-        return "-"
-    if side.error and not side.outcomes:
-        return "ERR"
-    return str(sum(1 for entry in side.outcomes.values() if entry.outcome == outcome))
-
-
-def tests_count(side: SideRun | None) -> str:
-    if side is None:
-        return "-"
-    return str(sum(1 for entry in side.outcomes.values() if entry.outcome != "collect-error"))
-
-
-def print_table(rows: list[Row]) -> None:
-    header = (
-        "project",
-        "tests",
-        "httpx passes",
-        "httpduo passes",
-        "regressions",
-        "accepted",
-        "flaky",
-        "network",
-    )
-    table: list[tuple[str, ...]] = [header]
-    for row in rows:
-        label = f"{row.project.name} {row.project.version}"
-        if row.skipped_reason:
-            table.append((label, "SKIPPED", "-", "-", "-", "-", "-", "-"))
-            continue
-        regress = str(len(row.regressions)) if row.httpduo and row.httpx else "-"
-        table.append(
-            (
-                label,
-                tests_count(row.httpx),
-                count(row.httpx, PASSED),
-                count(row.httpduo, PASSED),
-                regress,
-                str(len(row.accepted)),
-                str(len(row.flaky)),
-                str(len(row.network)),
-            )
-        )
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    rule = "-+-".join("-" * width for width in widths)
-    print()
-    for index, line in enumerate(table):
-        print(" | ".join(cell.ljust(width) for cell, width in zip(line, widths)))
-        if index == 0:
-            print(rule)
-    print()
-
-
-def write_report(rows: list[Row], path: Path) -> None:
-    report = []
-    for row in rows:
-        entry: dict[str, object] = {
-            "project": row.project.name,
-            "version": row.project.version,
-            "skipped": row.skipped_reason,
-        }
-        for side in SIDES:
-            run: SideRun | None = getattr(row, side)
-            if run is not None:
-                entry[side] = {
-                    "tests": tests_count(run),
-                    "passed": count(run, PASSED),
-                    "install_seconds": round(run.install_seconds, 1),
-                    "run_seconds": round(run.run_seconds, 1),
-                    "error": run.error,
-                }
-        if row.httpduo is not None:
-            entry["regressions"] = {
-                nodeid: row.httpduo.outcomes.get(nodeid, Outcome("missing", "")).__dict__
-                for nodeid in row.regressions
-            }
-        entry["accepted"] = row.accepted
-        entry["flaky"] = row.flaky
-        entry["network"] = row.network
-        entry["stale"] = row.stale
-        report.append(entry)
-    path.write_text(json.dumps(report, indent=1), encoding="utf-8")
 
 
 # ---------------------------------------------------------------- main
@@ -739,7 +373,7 @@ def main(argv: list[str]) -> int:
         kept += sum(
             1 for n in base if row.httpduo.outcomes.get(n, Outcome("", "")).outcome == PASSED
         )
-        lost += len(row.regressions) + len(row.network)
+        lost += len(set(row.regressions) | set(row.network))
     print(f"downstream: {kept} passed, {lost} failed")
     return 1 if failed or broken else 0
 
