@@ -2,11 +2,14 @@
 
 Rules: each scan is a regex per line with the reason and the way out, so a failure names
 file, line and fix. Source scans see the async trees as written (docstrings and comments
-included); output scans see the generated text minus its banner line.
+included); output scans see the generated text minus its banner line. The one construct
+that depends on where it stands, `raise StopAsyncIteration`, is checked on the syntax
+tree instead (`misplaced_stop_iteration`).
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import NamedTuple
 
@@ -32,12 +35,6 @@ UNTRANSLATABLE: tuple[Pattern, ...] = (
         re.compile(r"\banext\("),
         _BOTH,
         "`anext(` has no sync twin: iterate with `async for`",
-    ),
-    Pattern(
-        re.compile(r"\braise\s+StopAsyncIteration\b"),
-        _BOTH,
-        "`raise StopAsyncIteration` has no sync twin (StopIteration inside a generator is"
-        " an error): write an async generator and `return` from it",
     ),
     Pattern(
         re.compile(r"\bAsyncGenerator\["),
@@ -125,3 +122,47 @@ def _word_at(line: str, match: re.Match[str]) -> str:
 
 def _is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"
+
+
+STOP_OUTSIDE_ANEXT = (
+    "`raise StopAsyncIteration` is allowed only directly in an iterator class's"
+    " `async def __anext__` (its twin `__next__` raises StopIteration; in a generator that"
+    " would be an error): move it there, or `return` from an async generator"
+)
+
+
+def misplaced_stop_iteration(text: str) -> list[Finding]:
+    """Each `raise StopAsyncIteration` not in the body of a class's `async def __anext__`
+    (a function nested in `__anext__` does not count: it may be a generator)."""
+    try:
+        module = ast.parse(text)
+    except SyntaxError:
+        return []  # reported when the source is tokenized
+    findings: list[Finding] = []
+
+    def visit(node: ast.AST, allowed: bool) -> None:
+        if isinstance(node, ast.Raise) and not allowed and _raises_stop_async_iteration(node):
+            findings.append(Finding(node.lineno, STOP_OUTSIDE_ANEXT))
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                # Allowed again only in an `async def __anext__` straight in a class body.
+                anext_method = (
+                    isinstance(node, ast.ClassDef)
+                    and isinstance(child, ast.AsyncFunctionDef)
+                    and child.name == "__anext__"
+                )
+                visit(child, anext_method)
+            elif isinstance(child, ast.ClassDef):
+                visit(child, False)
+            else:
+                visit(child, allowed)
+
+    visit(module, False)
+    return sorted(findings)
+
+
+def _raises_stop_async_iteration(node: ast.Raise) -> bool:
+    exc = node.exc
+    if isinstance(exc, ast.Call):
+        exc = exc.func
+    return isinstance(exc, ast.Name) and exc.id == "StopAsyncIteration"

@@ -269,6 +269,8 @@ def generate(run: Run, names: Sequence[Name], lines: Sequence[Line]) -> Translat
                 continue
             for finding in _checks.scan(text, tree.name, _checks.UNTRANSLATABLE, False):
                 run.add("untranslatable", source, finding.message, finding.line)
+            for finding in _checks.misplaced_stop_iteration(text):
+                run.add("untranslatable", source, finding.message, finding.line)
             try:
                 translated = translator.translate(text, tree.name)
             except (SyntaxError, tokenize.TokenError) as exc:

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -187,6 +188,70 @@ def test_untranslatable_source_construct_is_reported(
     assert len(untranslatable) == 1, found
     problem = untranslatable.pop()
     assert problem.startswith(f"src/httpduo/_async/_base_transport.py:{construct_line}: ")
+
+
+ITERATOR_CLASS = """
+
+class Countdown:
+    def __init__(self, start: int) -> None:
+        self._left = start
+
+    def __aiter__(self) -> Countdown:
+        return self
+
+    async def __anext__(self) -> int:
+        if self._left == 0:
+            raise StopAsyncIteration
+        self._left -= 1
+        return self._left
+"""
+
+
+def test_an_iterator_class_translates_to_its_sync_twin(tree: Path) -> None:
+    append(tree / "src/httpduo/_async/_base_transport.py", ITERATOR_CLASS)
+
+    result = codegen("--root", str(tree))
+    check = codegen("--check", "--root", str(tree))
+
+    assert not any("_base_transport" in p for p in problems(result)), result.stdout
+    assert check.returncode == 0, check.stdout
+    generated = (tree / "src/httpduo/_sync/_base_transport.py").read_text(encoding="utf-8")
+    assert "    def __iter__(self) -> Countdown:\n        return self\n" in generated
+    assert "    def __next__(self) -> int:\n        if self._left == 0:\n" in generated
+    assert "            raise StopIteration\n" in generated
+    namespace: dict[str, object] = {}
+    twin = generated.split("class Countdown:")[1]
+    exec("from __future__ import annotations\nclass Countdown:" + twin, namespace)
+    countdown: Any = namespace["Countdown"]
+    assert list(countdown(3)) == [2, 1, 0]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # a generator's __anext__-named helper outside any class
+        "async def __anext__() -> None:\n    raise StopAsyncIteration\n",
+        # a function nested in __anext__ (it may be a generator)
+        "class It:\n    async def __anext__(self) -> None:\n        def inner() -> None:\n"
+        "            raise StopAsyncIteration\n        inner()\n",
+        # another method of an iterator class
+        "class It:\n    async def step(self) -> None:\n        raise StopAsyncIteration()\n",
+    ],
+)
+def test_stop_async_iteration_outside_an_iterator_classes_anext_is_reported(
+    tree: Path, baseline: set[str], code: str
+) -> None:
+    source = tree / "src/httpduo/_async/_base_transport.py"
+    first = append(source, "\n\n" + code) + 2
+    raise_line = first + next(i for i, s in enumerate(code.splitlines()) if "raise" in s)
+
+    found, _ = new_problems(tree, baseline)
+
+    untranslatable = {p for p in found if ": untranslatable: " in p}
+    assert len(untranslatable) == 1, found
+    problem = untranslatable.pop()
+    assert problem.startswith(f"src/httpduo/_async/_base_transport.py:{raise_line}: ")
+    assert "iterator class's `async def __anext__`" in problem
 
 
 def test_unused_rule_entry_is_reported(tree: Path, baseline: set[str]) -> None:

@@ -71,6 +71,7 @@ def test_httpx_names_are_present() -> None:
         "delete",
         "request",
         "stream",
+        "main",
         "HTTPError",
         "RequestError",
         "TransportError",

@@ -1,10 +1,13 @@
 """httpduo: an HTTP client with httpx's API, sync and async from one source.
 
 This module is the whole public API: every public name is imported here explicitly and
-listed in `__all__`. Importing it never imports anyio (the async backend loads lazily).
+listed in `__all__`. Importing it never imports anyio (the async backend loads lazily),
+nor click or rich: `main`, the command-line client's entry point, loads on first use.
 """
 
 # No `from __future__ import annotations` here: it would add a public `annotations` name.
+import typing as _typing
+
 from ._api import delete, get, head, options, patch, post, put, request, stream
 from ._async._base_transport import AsyncBaseTransport
 from ._async._client import AsyncClient
@@ -59,6 +62,9 @@ from ._transports.asgi import ASGITransport
 from ._transports.mock import MockTransport
 from ._transports.wsgi import WSGITransport
 from ._version import __version__
+
+if _typing.TYPE_CHECKING:  # pragma: no cover
+    from ._cli.main import cli as main
 
 __title__ = "httpduo"
 __description__ = "An HTTP client for Python with the httpx API, sync and async from one source."
@@ -130,6 +136,7 @@ __all__ = [
     "get_environment_proxies",
     "head",
     "install_as_httpx",
+    "main",
     "options",
     "patch",
     "post",
@@ -142,7 +149,17 @@ __all__ = [
 # Public classes report `httpduo` as their module, so reprs, pickles and docs show the
 # public path rather than the private module that defines them.
 for _name in __all__:
-    _obj = globals()[_name]
+    _obj = globals().get(_name)
     if isinstance(_obj, type):
         _obj.__module__ = "httpduo"
 del _name, _obj
+
+
+def __getattr__(name: str) -> _typing.Any:
+    # `main` (httpx.main's twin) imports click and rich, so it loads when first asked for.
+    if name == "main":
+        from ._cli import load_main
+
+        command = globals()["main"] = load_main()
+        return command
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -478,13 +478,20 @@ async def test_early_response_stops_the_upload(raw_server: Any) -> None:
         peer.reset(request.stream_id, ErrorCodes.NO_ERROR)
         peer.serve()
 
+    closed: list[bool] = []
+
     async def endless() -> AsyncIterator[bytes]:
-        for _ in range(10_000):
-            yield b"z" * 65536
+        try:
+            for _ in range(10_000):
+                yield b"z" * 65536
+        finally:
+            closed.append(True)
 
     fault = raw_server(script)
     async with h2c_transport() as transport:
         response = await send(transport, "POST", fault.url + "/upload", content=endless())
+        # The upload's generator was closed when sending stopped, not left to the GC.
+        assert closed == [True]
         assert response.status_code == 413
         assert response.content == b"too big"
         assert (await send(transport, "GET", fault.url + "/next")).content == b"/next"

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+import httpduo
 from tests.cli.helpers import (
     FOREGROUND_COLOUR,
     clean_env,
@@ -312,6 +313,43 @@ def test_importing_the_main_module_does_not_load_the_cli() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().strip() == "[]"
+
+
+def run_python(script: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        env=clean_env(),
+        timeout=60,
+        check=False,
+    )
+
+
+def test_httpduo_main_is_the_command_loaded_on_first_use() -> None:
+    # httpx.main's twin: a click command, callable as a program's entry point.
+    script = (
+        "import sys, httpduo\n"
+        "before = sorted(m for m in ('click', 'rich') if m in sys.modules)\n"
+        "command = httpduo.main\n"
+        "print(before, type(command).__name__, command is httpduo.main, flush=True)\n"
+        "sys.argv = ['httpduo', '--version']\n"
+        "httpduo.main()\n"
+    )
+    result = run_python(script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().splitlines() == [
+        "[] Command True",
+        f"httpduo {httpduo.__version__}",
+    ]
+
+
+def test_httpduo_main_without_the_cli_extra_says_what_to_install() -> None:
+    script = "import sys; sys.modules['click'] = None; import httpduo; httpduo.main()"
+    result = run_python(script)
+    assert result.returncode == 1
+    assert result.stdout == b""
+    assert b"click is not installed" in result.stderr
+    assert b"pip install 'httpduo[cli]'" in result.stderr
 
 
 def test_the_console_script_points_at_main() -> None:

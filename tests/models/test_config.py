@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import base64
 import copy
+import inspect
 import math
 import pickle
 from typing import Any
 
 import pytest
 
+import httpduo
 from httpduo._models._config import (
     DEFAULT_LIMITS,
     DEFAULT_MAX_REDIRECTS,
@@ -181,15 +183,27 @@ def test_default_timeout() -> None:
 # --- Limits ------------------------------------------------------------------------------
 
 
-def test_limits_defaults() -> None:
+def test_limits_defaults_mean_no_limit_as_in_httpx() -> None:
     limits = Limits()
-    assert limits.max_connections == 100
-    assert limits.max_keepalive_connections == 20
+    assert limits.max_connections is None
+    assert limits.max_keepalive_connections is None
     assert limits.keepalive_expiry == 5.0
-    assert limits == DEFAULT_LIMITS
+    assert limits != DEFAULT_LIMITS
     assert repr(limits) == (
+        "Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=5.0)"
+    )
+    # One setting given leaves the others unlimited.
+    assert Limits(max_connections=10).max_keepalive_connections is None
+
+
+def test_clients_and_transports_default_to_100_and_20() -> None:
+    assert Limits(max_connections=100, max_keepalive_connections=20) == DEFAULT_LIMITS
+    assert repr(DEFAULT_LIMITS) == (
         "Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)"
     )
+    for owner in (httpduo.Client, httpduo.AsyncClient, httpduo.HTTPTransport):
+        default = inspect.signature(owner).parameters["limits"].default
+        assert default == DEFAULT_LIMITS, owner
 
 
 def test_limits_none_means_unlimited() -> None:
@@ -243,7 +257,7 @@ def test_limits_is_immutable_hashable_and_comparable() -> None:
     with pytest.raises(AttributeError):
         limits.max_connections = 20
     assert limits.max_connections == 10
-    assert limits == Limits(max_connections=10, max_keepalive_connections=20)
+    assert limits == Limits(max_connections=10, max_keepalive_connections=None)
     assert limits != Limits(max_connections=11)
     assert limits != "Limits"
     assert len({limits, Limits(max_connections=10), Limits()}) == 2

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import httpduo
 from httpduo._models._content import encode_request
 from httpduo._models._exceptions import StreamConsumed
 from httpduo._models._multipart import MultipartStream
@@ -207,6 +208,98 @@ def test_field_names_are_escaped_too() -> None:
     assert b'name="we%22ird%0Aname"' in b"".join(stream)
 
 
+@pytest.mark.parametrize(
+    ("name", "on_the_wire"),
+    [
+        ("nul\x00.txt", b"nul%00.txt"),
+        ("tab\there.txt", b"tab%09here.txt"),
+        ("bell\x07\x1f.txt", b"bell%07%1F.txt"),
+        ("esc\x1b.txt", b"esc\x1b.txt"),  # ESC is the one control HTML5 leaves alone
+        ("del\x7f.txt", b"del\x7f.txt"),  # not a C0 control
+    ],
+)
+def test_control_characters_are_percent_escaped_as_html5_forms_do(
+    name: str, on_the_wire: bytes
+) -> None:
+    stream = MultipartStream({name: "v"}, {"f": (name, b"x")}, boundary=b"B")
+    body = b"".join(stream)
+    assert b'name="' + on_the_wire + b'"\r\n' in body
+    assert b'filename="' + on_the_wire + b'"\r\n' in body
+
+
+@pytest.mark.parametrize(
+    "value", [bytearray(b"x"), memoryview(b"x"), ["ok", b"ok", 1, 1.5, None, ["nested"]], {1, 2}]
+)
+def test_values_other_than_str_bytes_numbers_or_none_raise_type_error(value: Any) -> None:
+    with pytest.raises(TypeError, match="Invalid type for a multipart form value"):
+        MultipartStream({"field": value}, {"f": b"x"})
+
+
+@pytest.mark.parametrize(
+    ("content_type", "boundary"),
+    [
+        ("multipart/form-data; boundary=my-boundary", b"my-boundary"),
+        ('Multipart/Form-Data; charset=utf-8; Boundary="with space:"', b"with space:"),
+    ],
+)
+def test_boundary_in_the_request_content_type_is_the_one_the_body_uses(
+    content_type: str, boundary: bytes
+) -> None:
+    files = {"file": ("a.txt", b"data", "text/plain", {"X-Part": "1"})}
+    request = httpduo.Request(
+        "POST", "https://example.org/", headers={"Content-Type": content_type}, files=files
+    )
+    assert request.headers["Content-Type"] == content_type
+    body = request.read()
+    assert body.startswith(b"--" + boundary + b"\r\n")
+    assert body.endswith(b"\r\n--" + boundary + b"--\r\n")
+    assert b"\r\nX-Part: 1\r\nContent-Type: text/plain\r\n\r\ndata\r\n" in body
+    assert request.headers["Content-Length"] == str(len(body))
+
+
+def test_client_requests_use_the_boundary_of_their_content_type_header() -> None:
+    seen: list[httpduo.Request] = []
+
+    def handler(request: httpduo.Request) -> httpduo.Response:
+        seen.append(request)
+        return httpduo.Response(200)
+
+    header = {"Content-Type": "multipart/form-data; boundary=from-the-client"}
+    with httpduo.Client(transport=httpduo.MockTransport(handler), headers=header) as client:
+        built = client.build_request("POST", "https://example.org/", files={"f": b"x"})
+        client.post("https://example.org/", files={"f": b"x"})
+        client.post(
+            "https://example.org/",
+            files={"f": b"x"},
+            headers={"Content-Type": "multipart/form-data; boundary=per-request"},
+        )
+    assert built.read().startswith(b"--from-the-client\r\n")
+    assert seen[0].content.startswith(b"--from-the-client\r\n")
+    assert seen[1].content.startswith(b"--per-request\r\n")
+    assert seen[1].content.endswith(b"--per-request--\r\n")
+
+
+def test_a_multipart_content_type_without_boundary_gets_a_random_one_in_the_body() -> None:
+    request = httpduo.Request(
+        "POST",
+        "https://example.org/",
+        headers={"Content-Type": "multipart/form-data"},
+        files={"f": b"x"},
+    )
+    assert request.headers["Content-Type"] == "multipart/form-data"
+    assert re.match(rb"--[0-9a-f]{32}\r\n", request.read())
+
+
+def test_an_invalid_boundary_in_the_content_type_is_refused() -> None:
+    with pytest.raises(ValueError, match="Invalid multipart boundary"):
+        httpduo.Request(
+            "POST",
+            "https://example.org/",
+            headers={"Content-Type": 'multipart/form-data; boundary="' + "b" * 71 + '"'},
+            files={"f": b"x"},
+        )
+
+
 def test_content_type_rules() -> None:
     stream = MultipartStream(
         {},
@@ -258,6 +351,11 @@ def test_custom_part_headers_keep_order_and_may_override_content_type() -> None:
 def test_line_break_in_a_part_header_is_refused() -> None:
     with pytest.raises(ValueError, match="line break"):
         MultipartStream({}, {"f": ("f", b"x", None, {"X-A": "1\r\nX-Injected: 2"})})
+
+
+def test_line_break_in_a_part_content_type_is_refused() -> None:
+    with pytest.raises(ValueError, match="line breaks"):
+        MultipartStream({}, {"f": ("f.txt", b"x", "text/plain\r\nX-Injected: true")})
 
 
 def test_str_file_content_is_utf8() -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import AsyncIterator
 from typing import Any, Final, Optional
 
 from httpduo._backends.base import AsyncNetworkBackend, AsyncNetworkStream
@@ -28,7 +27,8 @@ from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 from httpduo._models._streams import AsyncByteStream, ByteStream
 
-from ._trace import trace_step
+from ._request_body import close_body_iterator
+from ._trace import IterationStep, trace_step
 
 __all__ = ["AsyncHTTP11Connection", "UpgradedStream"]
 
@@ -154,9 +154,13 @@ class AsyncHTTP11Connection:
             if content:
                 await self._stream.write(encode_body(content), timeout)
         else:
-            async for chunk in stream:
-                if chunk:
-                    await self._stream.write(encode_body(chunk), timeout)
+            chunks = stream.__aiter__()
+            try:
+                async for chunk in chunks:
+                    if chunk:
+                        await self._stream.write(encode_body(chunk), timeout)
+            finally:
+                await close_body_iterator(stream, chunks)
         end = self._codec.encode_end()
         if end:
             await self._stream.write(end, timeout)
@@ -261,7 +265,11 @@ class AsyncHTTP11Connection:
 
 
 class HTTP11ResponseStream(AsyncByteStream):
-    """The body of one HTTP/1.1 response, read straight off the connection."""
+    """The body of one HTTP/1.1 response, read straight off the connection.
+
+    The stream is its own iterator (no generator), so a response abandoned mid-body
+    leaves nothing for the garbage collector to finalise.
+    """
 
     def __init__(
         self, connection: AsyncHTTP11Connection, request: Request, timeout: Optional[float]
@@ -270,19 +278,32 @@ class HTTP11ResponseStream(AsyncByteStream):
         self._request = request
         self._timeout = timeout
         self._closed = False
+        self._step = IterationStep("http11.receive_response_body", logger, request)
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        connection = self._connection
+    def __aiter__(self) -> HTTP11ResponseStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        step = self._step
+        if step.ended:
+            raise StopAsyncIteration
         try:
-            async with trace_step("http11.receive_response_body", logger, self._request):
-                while not self._closed:
-                    chunk = await connection._receive_body_chunk(self._timeout)
-                    if chunk is None:
-                        break
-                    yield chunk
+            await step.start()
+            try:
+                chunk = None
+                if not self._closed:
+                    chunk = await self._connection._receive_body_chunk(self._timeout)
+            except BaseException as exc:
+                await step.end(exc)
+                raise
+            if chunk is None:
+                await step.end()
         except BaseException as exc:
             await self._failed(exc)
             raise
+        if chunk is None:
+            raise StopAsyncIteration
+        return chunk
 
     async def _aread_all(self) -> bytes:
         # What iterating does, minus a generator: the usual way a body is read.

@@ -59,7 +59,6 @@ Rules:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Any, Callable, Final, Optional
 
 from httpduo._backends.base import AsyncEvent, AsyncNetworkBackend, AsyncNetworkStream
@@ -80,7 +79,8 @@ from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 from httpduo._models._streams import AsyncByteStream, ByteStream
 
-from ._trace import trace_step
+from ._request_body import close_body_iterator
+from ._trace import IterationStep, trace_step
 
 __all__ = ["AsyncHTTP2Connection", "ConnectionNotAvailable", "load_h2"]
 
@@ -248,18 +248,22 @@ class AsyncHTTP2Connection:
             )
         h2 = self._h2
         stream.body_started = True
-        async for chunk in body:
-            offset, size = 0, len(chunk)
-            while offset < size:
-                with self._state:
-                    reached = h2.send_data(stream, chunk, offset)
-                if reached is None:
-                    return
-                if reached > offset:
-                    offset = reached
-                    await self._flush(timeout)
-                else:
-                    await self._wait_for_window(stream, timeout)
+        chunks = body.__aiter__()
+        try:
+            async for chunk in chunks:
+                offset, size = 0, len(chunk)
+                while offset < size:
+                    with self._state:
+                        reached = h2.send_data(stream, chunk, offset)
+                    if reached is None:
+                        return
+                    if reached > offset:
+                        offset = reached
+                        await self._flush(timeout)
+                    else:
+                        await self._wait_for_window(stream, timeout)
+        finally:
+            await close_body_iterator(body, chunks)
         with self._state:
             if not h2.end_body(stream):
                 return
@@ -550,7 +554,11 @@ class AsyncHTTP2Connection:
 
 
 class HTTP2ResponseStream(AsyncByteStream):
-    """The body of one HTTP/2 response, handed over by the connection's reader."""
+    """The body of one HTTP/2 response, handed over by the connection's reader.
+
+    The stream is its own iterator (no generator), so a response abandoned mid-body
+    leaves nothing for the garbage collector to finalise.
+    """
 
     def __init__(
         self,
@@ -564,17 +572,27 @@ class HTTP2ResponseStream(AsyncByteStream):
         self._request = request
         self._timeout = timeout
         self._closed = False
+        self._step = IterationStep("http2.receive_response_body", logger, request)
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> HTTP2ResponseStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        step = self._step
+        if step.ended:
+            raise StopAsyncIteration
         connection = self._connection
         try:
-            async with trace_step("http2.receive_response_body", logger, self._request):
-                while not self._closed:
+            await step.start()
+            try:
+                chunk: Optional[bytes] = b""
+                while chunk == b"" and not self._closed:
                     chunk = await connection._receive_chunk(self._stream, self._timeout)
-                    if chunk is None:
-                        break
-                    if chunk:
-                        yield chunk
+            except BaseException as exc:
+                await step.end(exc)
+                raise
+            if not chunk:
+                await step.end()
         except BaseException as exc:
             if isinstance(exc, RequestError) and exc._request is None:
                 exc._request = self._request
@@ -582,6 +600,9 @@ class HTTP2ResponseStream(AsyncByteStream):
                 self._closed = True
                 await connection._close_stream(self._stream)
             raise
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
 
     async def aclose(self) -> None:
         if self._closed:

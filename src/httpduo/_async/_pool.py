@@ -592,14 +592,23 @@ class PoolResponseStream(AsyncByteStream):
     ) -> None:
         assert isinstance(stream, AsyncByteStream)
         self._stream: AsyncByteStream = stream
+        self._chunks: Optional[AsyncIterator[bytes]] = None
         self._pool = pool
         self._connection = connection
         self._closed = False
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> PoolResponseStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        # An iterator, not a generator: an abandoned response leaves nothing to finalise.
         try:
-            async for chunk in self._stream:
-                yield chunk
+            chunks = self._chunks
+            if chunks is None:
+                chunks = self._chunks = self._stream.__aiter__()
+            return await chunks.__anext__()
+        except StopAsyncIteration:
+            raise
         except BaseException:
             await self.aclose()
             raise

@@ -17,7 +17,7 @@ from typing import Any, Optional, Union
 
 from httpduo._models._requests import Request
 
-__all__ = ["AsyncTrace", "trace_step"]
+__all__ = ["AsyncTrace", "IterationStep", "trace_step"]
 
 
 class AsyncTrace:
@@ -98,6 +98,44 @@ class _NoTrace:
 
 
 _NO_TRACE = _NoTrace()
+# An `IterationStep` that has reported its end.
+_ENDED = _NoTrace()
+
+
+class IterationStep:
+    """A traced step spanning a body's iteration, driven from an iterator's `__anext__`:
+    `started` before the first chunk, `complete` at the end, `failed` on an error. Only
+    the iterator's own calls move it on, so an abandoned iterator leaves no open step
+    (nor a suspended generator) behind."""
+
+    __slots__ = ("_logger", "_name", "_request", "_trace")
+
+    def __init__(self, name: str, logger: logging.Logger, request: Request) -> None:
+        self._name = name
+        self._logger = logger
+        self._request = request
+        self._trace: Union[AsyncTrace, _NoTrace, None] = None
+
+    @property
+    def ended(self) -> bool:
+        """The iteration has finished, or failed: nothing more is to be read."""
+        return self._trace is _ENDED
+
+    async def start(self) -> None:
+        """Report `started`, on the first call only."""
+        if self._trace is None:
+            self._trace = trace_step(self._name, self._logger, self._request)
+            await self._trace.__aenter__()
+
+    async def end(self, exc: Optional[BaseException] = None) -> None:
+        """Report `complete` (or `failed` with `exc`), once; `ended` is true from then on."""
+        trace = self._trace
+        self._trace = _ENDED
+        if trace is not None and trace is not _ENDED:
+            if exc is None:
+                await trace.__aexit__(None, None, None)
+            else:
+                await trace.__aexit__(type(exc), exc, exc.__traceback__)
 
 
 def trace_step(

@@ -205,6 +205,10 @@ class Limits:
     - `max_keepalive_connections`: the most idle connections kept for reuse (>= 0; 0
       disables keep-alive), `None` for no limit.
     - `keepalive_expiry`: seconds an idle connection may be kept, `None` for no limit.
+
+    As in httpx, a setting not given means no limit (keep-alive expiry: 5 seconds); the
+    clients' and transports' default, `DEFAULT_LIMITS`, is 100 connections of which 20
+    may be kept alive.
     """
 
     __slots__ = ("_hash", "keepalive_expiry", "max_connections", "max_keepalive_connections")
@@ -217,8 +221,8 @@ class Limits:
     def __init__(
         self,
         *,
-        max_connections: Optional[int] = 100,
-        max_keepalive_connections: Optional[int] = 20,
+        max_connections: Optional[int] = None,
+        max_keepalive_connections: Optional[int] = None,
         keepalive_expiry: Optional[float] = 5.0,
     ) -> None:
         values = (

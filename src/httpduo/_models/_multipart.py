@@ -2,11 +2,18 @@
 
 Rules:
 - Parts come in order: every `data=` field first, then every file.
-- Field names and filenames are escaped as HTML forms do (`"` -> %22, CR -> %0D,
-  LF -> %0A) and backslashes doubled; non-ASCII text is sent as UTF-8.
+- Field names and filenames are escaped as HTML5 forms do, and as httpx 0.28 does:
+  `"` -> %22, every control character U+0000-U+001F but ESC -> %XX (CR -> %0D,
+  LF -> %0A, NUL -> %00...), backslashes doubled; non-ASCII text is sent as UTF-8.
+- Field names must be `str` and values `str`, `bytes`, `int`, `float` (bools as
+  `true`/`false`) or None (an empty value), else `TypeError`, as in httpx.
+- A boundary given in the request's own `Content-Type: multipart/form-data;
+  boundary=...` header is the one the body uses (`boundary_from_content_type`).
 - A file part names its Content-Type: the one given, else a guess from the filename,
   else application/octet-stream. A part without a filename (None or "") gets no
   Content-Type unless one is given. A Content-Type in the part's own headers wins over both.
+  A line break in a part's content type or headers is refused (`ValueError`): it would
+  let the data inject headers or parts (httpx writes it as given).
 - Files are streamed in `CHUNK_SIZE` reads, never read whole. Seekable files are sent
   from their start (position 0) on every iteration, so the body replays for redirects
   and auth retries; a non-seekable file makes the body one-shot (`StreamConsumed`).
@@ -25,6 +32,7 @@ import re
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, Optional, Union
 
+from ._aiterators import AsyncChunks
 from ._exceptions import StreamConsumed
 from ._streams import (
     CHUNK_SIZE,
@@ -37,10 +45,18 @@ from ._streams import (
 )
 from ._types import FileTypes, RequestData, RequestFiles
 
-__all__ = ["DataField", "FileField", "MultipartStream", "get_multipart_boundary"]
+__all__ = [
+    "DataField",
+    "FileField",
+    "MultipartStream",
+    "boundary_from_content_type",
+    "get_multipart_boundary",
+]
 
-_ESCAPES = {'"': "%22", "\\": "\\\\", "\r": "%0D", "\n": "%0A"}
-_NEEDS_ESCAPE = re.compile(r'["\\\r\n]')
+# ESC (U+001B) is the one C0 control the HTML standard leaves as it is.
+_ESCAPES = {chr(code): f"%{code:02X}" for code in range(0x20) if code != 0x1B}
+_ESCAPES.update({'"': "%22", "\\": "\\\\"})
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1a\x1c-\x1f"\\]')
 # RFC 2046 boundary: 1-70 of these characters, not ending in a space.
 _BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
 # RFC 9110 token: a boundary made only of these needs no quoting in the Content-Type.
@@ -62,11 +78,28 @@ def get_multipart_boundary() -> bytes:
     return binascii.hexlify(os.urandom(16))
 
 
+def boundary_from_content_type(content_type: Optional[str]) -> Optional[bytes]:
+    """The `boundary` parameter of a `multipart/form-data` Content-Type, else None."""
+    if content_type is None:
+        return None
+    media_type, _, parameters = content_type.partition(";")
+    if media_type.strip().lower() != "multipart/form-data":
+        return None
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "boundary":
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            return value.encode("ascii", "replace")
+    return None
+
+
 def _format_value(value: Any) -> bytes:
     if isinstance(value, str):
         return value.encode("utf-8")
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
+    if isinstance(value, bytes):
+        return value
     if value is True:
         return b"true"
     if value is False:
@@ -77,7 +110,7 @@ def _format_value(value: Any) -> bytes:
         return str(value).encode("ascii")
     raise TypeError(
         f"Invalid type for a multipart form value: expected str, bytes, int, float, bool "
-        f"or None, got {type(value).__name__!r} ({value!r})."
+        f"or None (or a list of them), got {type(value).__name__!r} ({value!r})."
     )
 
 
@@ -187,6 +220,11 @@ class FileField:
                 )
             lines.append(f"{key}: {header_value}")
         if content_type is not None and not has_content_type:
+            if not isinstance(content_type, str) or not _HEADER_SAFE.fullmatch(content_type):
+                raise ValueError(
+                    f"The content type of multipart file {name!r} must be a str without "
+                    f"line breaks, got {content_type!r}."
+                )
             lines.append(f"Content-Type: {content_type}")
         self._head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
 
@@ -317,6 +355,6 @@ class MultipartStream(SyncByteStream, AsyncByteStream):
         else:
             yield b"--" + self.boundary + b"--\r\n"
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self.__iter__():
-            yield chunk
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        # An iterator class, not an async generator: see _aiterators.
+        return AsyncChunks(self.__iter__())

@@ -24,6 +24,7 @@ from typing import Any, Optional, Union
 from ._content import encode_request
 from ._exceptions import RequestNotRead
 from ._headers import Headers
+from ._multipart import boundary_from_content_type
 from ._streams import AsyncByteStream, ByteStream, SyncByteStream, UnattachedStream
 from ._types import (
     CookieTypes,
@@ -141,7 +142,11 @@ class Request:
                 self._add_body_headers({})
             return
 
-        auto_headers, body = encode_request(content=content, data=data, files=files, json=json)
+        # A multipart boundary the caller put in Content-Type is the one the body uses.
+        boundary = boundary_from_content_type(self.headers.get("content-type")) if files else None
+        auto_headers, body = encode_request(
+            content=content, data=data, files=files, json=json, boundary=boundary
+        )
         self.stream = body
         if isinstance(body, ByteStream):
             self._content = body._content

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union
 
+from ._aiterators import AsyncChunks, AsyncPipeline
 from ._decoders import (
     ByteChunker,
     ContentDecoder,
@@ -60,6 +61,14 @@ _ASYNC_CLOSE_ON_SYNC = (
     "Attempted to call an async close on a sync stream. This response has a sync "
     "stream: use `response.close()`."
 )
+
+
+def _slices(content: bytes, chunk_size: Optional[int]) -> Iterator[bytes]:
+    _check_chunk_size(chunk_size)
+    if content:
+        size = chunk_size or len(content)
+        for start in range(0, len(content), size):
+            yield content[start : start + size]
 
 
 def _check_chunk_size(chunk_size: Optional[int]) -> None:
@@ -229,69 +238,84 @@ class ResponseBody:
             await self.aclose()
         return content
 
-    async def aiter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
+    # The async iterators are iterator classes, not async generators: a response
+    # abandoned mid-iteration leaves nothing for the garbage collector (see _aiterators).
+
+    def aiter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
         """Yield the decoded body, in `chunk_size` pieces if given."""
-        _check_chunk_size(chunk_size)
         content = self.__dict__.get("_content")
         if content is not None:
-            if content:
-                size = chunk_size or len(content)
-                for start in range(0, len(content), size):
-                    yield content[start : start + size]
-            return
-        decoder = self._content_decoder()
-        chunker = ByteChunker(chunk_size)
-        try:
-            async for raw in self.aiter_raw():
-                for chunk in chunker.decode(raw if decoder is None else decoder.decode(raw)):
-                    yield chunk
-            if decoder is not None:
-                for chunk in chunker.decode(decoder.flush()):
-                    yield chunk
-        except RequestError as exc:
-            attach_request(exc, self._request)
-            raise
-        for chunk in chunker.flush():
-            yield chunk
+            return AsyncChunks(_slices(content, chunk_size))
+        if chunk_size is None and self._content_decoder() is None:
+            return self.aiter_raw()  # nothing to decode or re-cut: the raw chunks as they come
+        decoder: Optional[ContentDecoder] = None
+        chunker = ByteChunker()
 
-    async def aiter_text(self, chunk_size: Optional[int] = None) -> AsyncIterator[str]:
+        def start() -> AsyncIterator[bytes]:
+            nonlocal decoder, chunker
+            _check_chunk_size(chunk_size)
+            decoder = self._content_decoder()
+            chunker = ByteChunker(chunk_size)
+            return self.aiter_raw()
+
+        def step(raw: bytes) -> list[bytes]:
+            return chunker.decode(raw if decoder is None else decoder.decode(raw))
+
+        def finish() -> list[bytes]:
+            if decoder is None:
+                return chunker.flush()
+            return chunker.decode(decoder.flush()) + chunker.flush()
+
+        return AsyncPipeline(start, step, finish, on_error=self._attach_request)
+
+    def aiter_text(self, chunk_size: Optional[int] = None) -> AsyncIterator[str]:
         """Yield the body decoded as text, in `chunk_size` characters if given."""
-        _check_chunk_size(chunk_size)
-        decoder = TextDecoder(self.encoding or "utf-8")
-        chunker = TextChunker(chunk_size)
-        async for data in self.aiter_bytes():
-            for chunk in chunker.decode(decoder.decode(data)):
-                yield chunk
-        for chunk in chunker.decode(decoder.flush()):
-            yield chunk
-        for chunk in chunker.flush():
-            yield chunk
+        decoder = TextDecoder("utf-8")
+        chunker = TextChunker()
 
-    async def aiter_lines(self) -> AsyncIterator[str]:
+        def start() -> AsyncIterator[bytes]:
+            nonlocal decoder, chunker
+            _check_chunk_size(chunk_size)
+            decoder = TextDecoder(self.encoding or "utf-8")
+            chunker = TextChunker(chunk_size)
+            return self.aiter_bytes()
+
+        def step(data: bytes) -> list[str]:
+            return chunker.decode(decoder.decode(data))
+
+        def finish() -> list[str]:
+            return chunker.decode(decoder.flush()) + chunker.flush()
+
+        return AsyncPipeline(start, step, finish)
+
+    def aiter_lines(self) -> AsyncIterator[str]:
         """Yield the body as text lines, without their line endings."""
         decoder = LineDecoder()
-        async for text in self.aiter_text():
-            for line in decoder.decode(text):
-                yield line
-        for line in decoder.flush():
-            yield line
+        return AsyncPipeline(self.aiter_text, decoder.decode, decoder.flush)
 
-    async def aiter_raw(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
+    def aiter_raw(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
         """Yield the body as received (not decoded); closes the response at the end."""
-        _check_chunk_size(chunk_size)
-        stream = self._start_reading(AsyncByteStream, _ASYNC_ON_SYNC)
-        chunker = ByteChunker(chunk_size)
-        try:
-            async for raw in stream:
-                self._num_bytes_downloaded += len(raw)
-                for chunk in chunker.decode(raw):
-                    yield chunk
-            for chunk in chunker.flush():
-                yield chunk
-        except RequestError as exc:
+        chunker = ByteChunker()
+
+        def start() -> AsyncIterator[bytes]:
+            nonlocal chunker
+            _check_chunk_size(chunk_size)
+            stream = self._start_reading(AsyncByteStream, _ASYNC_ON_SYNC)
+            chunker = ByteChunker(chunk_size)
+            return stream.__aiter__()
+
+        def step(raw: bytes) -> list[bytes]:
+            self._num_bytes_downloaded += len(raw)
+            return chunker.decode(raw)
+
+        def finish() -> list[bytes]:
+            return chunker.flush()
+
+        return AsyncPipeline(start, step, finish, self.aclose, self._attach_request)
+
+    def _attach_request(self, exc: BaseException) -> None:
+        if isinstance(exc, RequestError):
             attach_request(exc, self._request)
-            raise
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the underlying stream (releasing its connection). Idempotent."""

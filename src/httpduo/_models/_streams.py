@@ -35,8 +35,10 @@ import io
 import os
 import stat
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from types import GeneratorType
 from typing import IO, Any, Optional, Union
 
+from ._aiterators import AsyncChunks, AsyncPipeline
 from ._exceptions import StreamClosed, StreamConsumed
 
 __all__ = [
@@ -113,9 +115,10 @@ class ByteStream(SyncByteStream, AsyncByteStream):
         if self._content:
             yield self._content
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        if self._content:
-            yield self._content
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        # An iterator class, not an async generator: nothing is left to finalise if the
+        # iteration is abandoned (see _aiterators).
+        return AsyncChunks((self._content,) if self._content else ())
 
     def _read_all(self) -> bytes:
         return self._content
@@ -233,11 +236,18 @@ class IteratorByteStream(SyncByteStream):
         return self._iter_chunks()
 
     def _iter_chunks(self) -> Iterator[bytes]:
-        for chunk in self._source:
-            if type(chunk) is not bytes:
-                chunk = ensure_bytes_chunk(chunk)
-            if chunk:
-                yield chunk
+        chunks = iter(self._source)
+        try:
+            for chunk in chunks:
+                if type(chunk) is not bytes:
+                    chunk = ensure_bytes_chunk(chunk)
+                if chunk:
+                    yield chunk
+        finally:
+            # Closed early (the connection stopped sending): so is a generator given as
+            # the body, as in the async twin (AsyncPipeline.aclose).
+            if isinstance(chunks, GeneratorType):
+                chunks.close()
 
     def _iter_file(self) -> Iterator[bytes]:
         file = self._source
@@ -277,14 +287,13 @@ class AsyncIteratorByteStream(AsyncByteStream):
         if self._started and self._one_shot:
             raise StreamConsumed()
         self._started = True
-        return self._aiter_chunks()
+        return AsyncPipeline(self._source.__aiter__, _non_empty_chunk)
 
-    async def _aiter_chunks(self) -> AsyncIterator[bytes]:
-        async for chunk in self._source:
-            if type(chunk) is not bytes:
-                chunk = ensure_bytes_chunk(chunk)
-            if chunk:
-                yield chunk
+
+def _non_empty_chunk(chunk: bytes) -> tuple[bytes, ...]:
+    if type(chunk) is not bytes:
+        chunk = ensure_bytes_chunk(chunk)
+    return (chunk,) if chunk else ()
 
 
 class UnattachedStream(SyncByteStream, AsyncByteStream):

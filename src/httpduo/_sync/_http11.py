@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Iterator
 from typing import Any, Final, Optional
 
 from httpduo._backends.base import NetworkBackend, NetworkStream
@@ -29,7 +28,8 @@ from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 from httpduo._models._streams import ByteStream, SyncByteStream
 
-from ._trace import trace_step
+from ._request_body import close_body_iterator
+from ._trace import IterationStep, trace_step
 
 __all__ = ["HTTP11Connection", "UpgradedStream"]
 
@@ -155,9 +155,13 @@ class HTTP11Connection:
             if content:
                 self._stream.write(encode_body(content), timeout)
         else:
-            for chunk in stream:
-                if chunk:
-                    self._stream.write(encode_body(chunk), timeout)
+            chunks = stream.__iter__()
+            try:
+                for chunk in chunks:
+                    if chunk:
+                        self._stream.write(encode_body(chunk), timeout)
+            finally:
+                close_body_iterator(stream, chunks)
         end = self._codec.encode_end()
         if end:
             self._stream.write(end, timeout)
@@ -262,7 +266,11 @@ class HTTP11Connection:
 
 
 class HTTP11ResponseStream(SyncByteStream):
-    """The body of one HTTP/1.1 response, read straight off the connection."""
+    """The body of one HTTP/1.1 response, read straight off the connection.
+
+    The stream is its own iterator (no generator), so a response abandoned mid-body
+    leaves nothing for the garbage collector to finalise.
+    """
 
     def __init__(
         self, connection: HTTP11Connection, request: Request, timeout: Optional[float]
@@ -271,19 +279,32 @@ class HTTP11ResponseStream(SyncByteStream):
         self._request = request
         self._timeout = timeout
         self._closed = False
+        self._step = IterationStep("http11.receive_response_body", logger, request)
 
-    def __iter__(self) -> Iterator[bytes]:
-        connection = self._connection
+    def __iter__(self) -> HTTP11ResponseStream:
+        return self
+
+    def __next__(self) -> bytes:
+        step = self._step
+        if step.ended:
+            raise StopIteration
         try:
-            with trace_step("http11.receive_response_body", logger, self._request):
-                while not self._closed:
-                    chunk = connection._receive_body_chunk(self._timeout)
-                    if chunk is None:
-                        break
-                    yield chunk
+            step.start()
+            try:
+                chunk = None
+                if not self._closed:
+                    chunk = self._connection._receive_body_chunk(self._timeout)
+            except BaseException as exc:
+                step.end(exc)
+                raise
+            if chunk is None:
+                step.end()
         except BaseException as exc:
             self._failed(exc)
             raise
+        if chunk is None:
+            raise StopIteration
+        return chunk
 
     def _read_all(self) -> bytes:
         # What iterating does, minus a generator: the usual way a body is read.

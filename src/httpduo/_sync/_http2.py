@@ -60,7 +60,6 @@ Rules:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any, Callable, Final, Optional
 
 from httpduo._backends.base import Event, NetworkBackend, NetworkStream
@@ -81,7 +80,8 @@ from httpduo._models._requests import Request
 from httpduo._models._responses import Response
 from httpduo._models._streams import ByteStream, SyncByteStream
 
-from ._trace import trace_step
+from ._request_body import close_body_iterator
+from ._trace import IterationStep, trace_step
 
 __all__ = ["HTTP2Connection", "ConnectionNotAvailable", "load_h2"]
 
@@ -245,18 +245,22 @@ class HTTP2Connection:
             )
         h2 = self._h2
         stream.body_started = True
-        for chunk in body:
-            offset, size = 0, len(chunk)
-            while offset < size:
-                with self._state:
-                    reached = h2.send_data(stream, chunk, offset)
-                if reached is None:
-                    return
-                if reached > offset:
-                    offset = reached
-                    self._flush(timeout)
-                else:
-                    self._wait_for_window(stream, timeout)
+        chunks = body.__iter__()
+        try:
+            for chunk in chunks:
+                offset, size = 0, len(chunk)
+                while offset < size:
+                    with self._state:
+                        reached = h2.send_data(stream, chunk, offset)
+                    if reached is None:
+                        return
+                    if reached > offset:
+                        offset = reached
+                        self._flush(timeout)
+                    else:
+                        self._wait_for_window(stream, timeout)
+        finally:
+            close_body_iterator(body, chunks)
         with self._state:
             if not h2.end_body(stream):
                 return
@@ -545,7 +549,11 @@ class HTTP2Connection:
 
 
 class HTTP2ResponseStream(SyncByteStream):
-    """The body of one HTTP/2 response, handed over by the connection's reader."""
+    """The body of one HTTP/2 response, handed over by the connection's reader.
+
+    The stream is its own iterator (no generator), so a response abandoned mid-body
+    leaves nothing for the garbage collector to finalise.
+    """
 
     def __init__(
         self,
@@ -559,17 +567,27 @@ class HTTP2ResponseStream(SyncByteStream):
         self._request = request
         self._timeout = timeout
         self._closed = False
+        self._step = IterationStep("http2.receive_response_body", logger, request)
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> HTTP2ResponseStream:
+        return self
+
+    def __next__(self) -> bytes:
+        step = self._step
+        if step.ended:
+            raise StopIteration
         connection = self._connection
         try:
-            with trace_step("http2.receive_response_body", logger, self._request):
-                while not self._closed:
+            step.start()
+            try:
+                chunk: Optional[bytes] = b""
+                while chunk == b"" and not self._closed:
                     chunk = connection._receive_chunk(self._stream, self._timeout)
-                    if chunk is None:
-                        break
-                    if chunk:
-                        yield chunk
+            except BaseException as exc:
+                step.end(exc)
+                raise
+            if not chunk:
+                step.end()
         except BaseException as exc:
             if isinstance(exc, RequestError) and exc._request is None:
                 exc._request = self._request
@@ -577,6 +595,9 @@ class HTTP2ResponseStream(SyncByteStream):
                 self._closed = True
                 connection._close_stream(self._stream)
             raise
+        if not chunk:
+            raise StopIteration
+        return chunk
 
     def close(self) -> None:
         if self._closed:

@@ -587,14 +587,23 @@ class PoolResponseStream(SyncByteStream):
     def __init__(self, stream: object, pool: ConnectionPool, connection: HTTPConnection) -> None:
         assert isinstance(stream, SyncByteStream)
         self._stream: SyncByteStream = stream
+        self._chunks: Optional[Iterator[bytes]] = None
         self._pool = pool
         self._connection = connection
         self._closed = False
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> PoolResponseStream:
+        return self
+
+    def __next__(self) -> bytes:
+        # An iterator, not a generator: an abandoned response leaves nothing to finalise.
         try:
-            for chunk in self._stream:
-                yield chunk
+            chunks = self._chunks
+            if chunks is None:
+                chunks = self._chunks = self._stream.__iter__()
+            return chunks.__next__()
+        except StopIteration:
+            raise
         except BaseException:
             self.close()
             raise

@@ -18,7 +18,7 @@ from typing import Any, Optional, Union
 
 from httpduo._models._requests import Request
 
-__all__ = ["Trace", "trace_step"]
+__all__ = ["Trace", "IterationStep", "trace_step"]
 
 
 class Trace:
@@ -99,6 +99,44 @@ class _NoTrace:
 
 
 _NO_TRACE = _NoTrace()
+# An `IterationStep` that has reported its end.
+_ENDED = _NoTrace()
+
+
+class IterationStep:
+    """A traced step spanning a body's iteration, driven from an iterator's `__next__`:
+    `started` before the first chunk, `complete` at the end, `failed` on an error. Only
+    the iterator's own calls move it on, so an abandoned iterator leaves no open step
+    (nor a suspended generator) behind."""
+
+    __slots__ = ("_logger", "_name", "_request", "_trace")
+
+    def __init__(self, name: str, logger: logging.Logger, request: Request) -> None:
+        self._name = name
+        self._logger = logger
+        self._request = request
+        self._trace: Union[Trace, _NoTrace, None] = None
+
+    @property
+    def ended(self) -> bool:
+        """The iteration has finished, or failed: nothing more is to be read."""
+        return self._trace is _ENDED
+
+    def start(self) -> None:
+        """Report `started`, on the first call only."""
+        if self._trace is None:
+            self._trace = trace_step(self._name, self._logger, self._request)
+            self._trace.__enter__()
+
+    def end(self, exc: Optional[BaseException] = None) -> None:
+        """Report `complete` (or `failed` with `exc`), once; `ended` is true from then on."""
+        trace = self._trace
+        self._trace = _ENDED
+        if trace is not None and trace is not _ENDED:
+            if exc is None:
+                trace.__exit__(None, None, None)
+            else:
+                trace.__exit__(type(exc), exc, exc.__traceback__)
 
 
 def trace_step(

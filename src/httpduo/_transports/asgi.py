@@ -281,28 +281,43 @@ class _Exchange:
 class _ASGIResponseStream(AsyncByteStream):
     """Body chunks as the app sends them (streaming mode)."""
 
-    __slots__ = ("_closed", "_exchange", "_raise_errors", "_receiver")
+    __slots__ = ("_closed", "_ended", "_exchange", "_items", "_raise_errors", "_receiver")
 
     def __init__(self, exchange: _Exchange, receiver: _Receiver, raise_errors: bool) -> None:
         self._exchange = exchange
         self._receiver = receiver
         self._raise_errors = raise_errors
         self._closed = False
+        self._items: Optional[AsyncIterator[_Item]] = None
+        self._ended = False
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    # Its own iterator, not an async generator: a response abandoned mid-body leaves
+    # nothing for the garbage collector; aclose() stops the app.
+    def __aiter__(self) -> _ASGIResponseStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._ended:
+            raise StopAsyncIteration
         exchange = self._exchange
-        ended = False
         try:
-            async for item in self._receiver:
+            if self._items is None:
+                self._items = self._receiver.__aiter__()
+            while True:
+                item = await self._items.__anext__()
                 if isinstance(item, bytes):
-                    yield item
-            ended = True
-        finally:
-            if not ended:  # the reader gave up (error, cancellation): the app is not needed
-                exchange.cancel()
+                    return item
+        except StopAsyncIteration:
+            self._ended = True
+        except BaseException:
+            # The reader gave up (error, cancellation): the app is not needed.
+            self._ended = True
+            exchange.cancel()
+            raise
         error = exchange.error
         if error is not None and self._raise_errors and not exchange.client_gone:
             raise error
+        raise StopAsyncIteration
 
     async def aclose(self) -> None:
         if self._closed:
