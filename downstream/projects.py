@@ -1,10 +1,11 @@
 """The downstream projects: what to install and which of their tests to run, pinned.
 
-Rules: every version is pinned, the project's and its test dependencies', so a change in
-the table comes from httpduo and not from a new release somewhere. The same arguments
-(paths, deselections) are given to both runs of a project; only the HTTP library under
-it differs. A deselection says why in a comment; it applies to both runs, so it never
-hides a regression.
+Rules: the project and its direct test dependencies are pinned, so a change in the table
+comes from httpduo and not from a new release somewhere (their own dependencies resolve
+when a venv is made, alike for both sides unless a release lands in between). The same
+arguments (paths, deselections) are given to both runs of a project; only the HTTP library
+under it differs. A deselection says why in a comment; it applies to both runs, so it
+never hides a regression.
 """
 
 from __future__ import annotations
