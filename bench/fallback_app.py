@@ -2,15 +2,18 @@
 
 `/small` answers `Hello, world!`; `/large` streams $BENCH_LARGE_SIZE bytes, the same bytes
 as the file nginx serves, in 1 MiB chunks with a Content-Length (generated, not read: no
-blocking file I/O in the event loop). Anything else is a 404. Only bench/server.py runs it.
+blocking file I/O in the event loop); `/large-gzip` the same gzipped body as nginx's
+(built on first use), with `Content-Encoding: gzip`. Anything else is a 404. Only
+bench/server.py runs it.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any, Callable
 
-from bench.server import LARGE_BLOCK, SMALL_BODY
+from bench.server import LARGE_BLOCK, SMALL_BODY, gzip_body
 
 __all__ = ["app"]
 
@@ -39,9 +42,21 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         for chunk in [LARGE_BLOCK] * whole + [LARGE_BLOCK[:rest]]:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
+    elif path == "/large-gzip":
+        body = _gzip_body(int(os.environ["BENCH_LARGE_SIZE"]))
+        headers = [
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"text/plain"),
+            (b"content-encoding", b"gzip"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
     else:
         await _start(send, 404, 0, b"text/plain")
         await send({"type": "http.response.body", "body": b""})
+
+
+_gzip_body = functools.lru_cache(maxsize=1)(gzip_body)
 
 
 async def _start(send: Send, status: int, length: int, content_type: bytes) -> None:

@@ -222,7 +222,24 @@ def sync_sequential(options: Options, server: ServerInfo) -> Plan:
 
 def sync_download(options: Options, server: ServerInfo) -> Plan:
     """One streamed GET of /large, counted and discarded chunk by chunk."""
-    url, size = server.large_url, server.large_size
+    title = f"streamed download of /large ({server.large_size / MIB:g} MiB), sync"
+    return _sync_download_plan("sync-download", title, server.large_url, options, server)
+
+
+def sync_gzip_download(options: Options, server: ServerInfo) -> Plan:
+    """One streamed GET of /large-gzip (gzip, about 3:1), decoded by each client."""
+    title = (
+        f"streamed download of /large-gzip ({server.large_size / MIB:g} MiB decoded, "
+        "Content-Encoding: gzip), sync"
+    )
+    return _sync_download_plan("sync-gzip-download", title, server.gzip_url, options, server)
+
+
+def _sync_download_plan(
+    name: str, title: str, url: str, options: Options, server: ServerInfo
+) -> Plan:
+    size = server.large_size
+    decodes = url != server.large_url  # the floors do not decode: no row for them
 
     def work(client: SyncAdapter, clock: _Clock) -> Sample:
         _expect_small(client.get(server.small_url))  # opens the connection
@@ -235,18 +252,23 @@ def sync_download(options: Options, server: ServerInfo) -> Plan:
     def prime() -> None:
         floor = SocketFloor()
         try:
-            _expect_size(floor.download(url)[1], size)  # the file is in the page cache now
+            got = floor.download(url)[1]  # the file is in the page cache now
+            if not decodes:
+                _expect_size(got, size)
         finally:
             floor.close()
 
     config = ClientConfig(max_connections=1)
+    specs = _selected(sync_clients(), options)
     return Plan(
-        name="sync-download",
-        title=f"streamed download of /large ({size / MIB:g} MiB), sync",
+        name=name,
+        title=title,
         unit="MiB",
         units=size / MIB,
         contestants=[
-            _sync_contestant(spec, config, work) for spec in _selected(sync_clients(), options)
+            _sync_contestant(spec, config, work)
+            for spec in specs
+            if not (decodes and spec.role == "floor")
         ],
         prime=prime,
     )
@@ -315,7 +337,24 @@ def async_concurrent(options: Options, server: ServerInfo) -> Plan:
 
 def async_download(options: Options, server: ServerInfo) -> Plan:
     """One streamed GET of /large from one task, counted and discarded chunk by chunk."""
-    url, size = server.large_url, server.large_size
+    title = f"streamed download of /large ({server.large_size / MIB:g} MiB), asyncio"
+    return _async_download_plan("async-download", title, server.large_url, options, server)
+
+
+def async_gzip_download(options: Options, server: ServerInfo) -> Plan:
+    """One streamed GET of /large-gzip from one task, decoded by each client."""
+    title = (
+        f"streamed download of /large-gzip ({server.large_size / MIB:g} MiB decoded, "
+        "Content-Encoding: gzip), asyncio"
+    )
+    return _async_download_plan("async-gzip-download", title, server.gzip_url, options, server)
+
+
+def _async_download_plan(
+    name: str, title: str, url: str, options: Options, server: ServerInfo
+) -> Plan:
+    size = server.large_size
+    decodes = url != server.large_url  # the floors do not decode: no row for them
 
     async def work(client: AsyncAdapter, clock: _Clock) -> Sample:
         _expect_small(await client.get(server.small_url))  # opens the connection
@@ -328,18 +367,23 @@ def async_download(options: Options, server: ServerInfo) -> Plan:
     async def prime_async() -> None:
         floor = AsyncProtocolFloor()
         try:
-            _expect_size((await floor.download(url))[1], size)
+            got = (await floor.download(url))[1]
+            if not decodes:
+                _expect_size(got, size)
         finally:
             floor.close()
 
     config = ClientConfig(max_connections=1)
+    specs = _selected(async_clients(), options)
     return Plan(
-        name="async-download",
-        title=f"streamed download of /large ({size / MIB:g} MiB), asyncio",
+        name=name,
+        title=title,
         unit="MiB",
         units=size / MIB,
         contestants=[
-            _async_contestant(spec, config, work) for spec in _selected(async_clients(), options)
+            _async_contestant(spec, config, work)
+            for spec in specs
+            if not (decodes and spec.role == "floor")
         ],
         prime=lambda: asyncio.run(prime_async()),
     )
@@ -503,6 +547,8 @@ SCENARIOS: dict[str, ScenarioFn] = {
     "async-concurrent": async_concurrent,
     "sync-download": sync_download,
     "async-download": async_download,
+    "sync-gzip-download": sync_gzip_download,
+    "async-gzip-download": async_gzip_download,
     "transport-creation": transport_creation,
     "h2-concurrent": h2_concurrent,
     "h2-download": h2_download,

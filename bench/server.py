@@ -13,6 +13,9 @@ Rules:
   stay the client's own). A Python server is slower than the clients it serves, so its
   ratios are marked server-bound and a warning is printed.
 - The server is ready when it answers `/small` correctly, not when its port opens.
+- `/large-gzip` serves `gzip_body(size)`: text-like content that compresses about 3:1
+  (so decoding, not the network, is what a client spends its time on), gzipped once at
+  startup, sent with `Content-Encoding: gzip`; it decodes to `large_size` bytes.
 - nginx also listens with TLS, HTTP/2 and HTTP/1.1 on one port (ALPN picks), with a
   certificate issued at startup by a throwaway CA (trustme, else `cryptography`) whose
   PEM file the clients trust (`ServerInfo.ca_path`). Streams per connection
@@ -48,6 +51,7 @@ from bench.floors import SocketFloor
 
 __all__ = [
     "LARGE_BLOCK",
+    "gzip_body",
     "SMALL_BODY",
     "ServerInfo",
     "ServerUnavailable",
@@ -58,6 +62,34 @@ __all__ = [
 
 SMALL_BODY = b"Hello, world!"
 LARGE_BLOCK = bytes(range(256)) * 4096  # /large is this 1 MiB, repeated (then cut)
+
+
+def _text_block() -> bytes:
+    """1 MiB of words drawn from a small vocabulary: compresses about 3:1, like text."""
+    import random
+
+    rng = random.Random(17)
+    vocabulary = [
+        "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9)))
+        for _ in range(2000)
+    ]
+    words = " ".join(rng.choice(vocabulary) for _ in range(200_000)).encode("ascii")
+    return (words * 2)[: 1 << 20]
+
+
+def gzip_body(size: int) -> bytes:
+    """`size` bytes of text-like content (a 1 MiB block, repeated: beyond gzip's 32 KiB
+    window, so it compresses no better for it), gzipped as one member."""
+    import zlib
+
+    block = _text_block()
+    compressor = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    whole, rest = divmod(size, len(block))
+    parts = [compressor.compress(block) for _ in range(whole)]
+    parts += [compressor.compress(block[:rest]), compressor.flush()]
+    return b"".join(parts)
+
+
 _READY_TIMEOUT = 15.0
 _NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
 # More than any concurrency the bench uses, so streams never queue at the server.
@@ -98,6 +130,11 @@ class ServerInfo:
     @property
     def large_url(self) -> str:
         return self.base_url + "/large"
+
+    @property
+    def gzip_url(self) -> str:
+        """`gzip_body(large_size)`, with `Content-Encoding: gzip`."""
+        return self.base_url + "/large-gzip"
 
     @property
     def tls_small_url(self) -> str:
@@ -150,6 +187,7 @@ def bench_server(kind: str, large_size: int) -> Iterator[ServerInfo]:
         www = root / "www"
         www.mkdir()
         _write_large_file(www / "large", large_size)
+        (www / "large.gz").write_bytes(gzip_body(large_size))
         with _sigterm_raises():
             if nginx is not None and kind != "uvicorn":
                 yield from _run_nginx(nginx, root, large_size)
@@ -355,6 +393,12 @@ def _nginx_config(
         }}
 
         location = /large {{
+        }}
+
+        location = /large-gzip {{
+            alias {q(root / "www" / "large.gz")};
+            default_type text/plain;
+            add_header Content-Encoding gzip;
         }}"""
     tls_block = ""
     if tls is not None:

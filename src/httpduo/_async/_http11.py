@@ -19,7 +19,14 @@ import ssl
 from typing import Any, Final, Optional
 
 from httpduo._backends.base import AsyncNetworkBackend, AsyncNetworkStream
-from httpduo._codecs.base import END, NEED_DATA, CodecEvent, HTTP11Codec, ResponseHead
+from httpduo._codecs.base import (
+    END,
+    NEED_DATA,
+    CodecEvent,
+    HTTP11Codec,
+    InterimCount,
+    ResponseHead,
+)
 from httpduo._codecs.h11 import H11Codec
 from httpduo._models._exceptions import RemoteProtocolError, WriteError, attach_request
 from httpduo._models._headers import Headers
@@ -177,6 +184,7 @@ class AsyncHTTP11Connection:
             codec.feed(data)
 
     async def _receive_response_head(self, timeout: Optional[float]) -> ResponseHead:
+        interim: Optional[InterimCount] = None
         while True:
             event = await self._receive_event(timeout)
             if not isinstance(event, ResponseHead):
@@ -185,6 +193,11 @@ class AsyncHTTP11Connection:
             # 101 is, since the connection now speaks another protocol.
             if event.status_code >= 200 or event.status_code == 101:
                 return event
+            if interim is None:
+                interim = InterimCount()
+            too_many = interim.add(event.status_code, event.headers)
+            if too_many is not None:
+                raise RemoteProtocolError(too_many)
 
     async def _receive_body_chunk(self, timeout: Optional[float]) -> Optional[bytes]:
         """The next piece of the response body, or None at its end."""

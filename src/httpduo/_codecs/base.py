@@ -16,9 +16,24 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from typing import Final, Union
+from typing import Final, Optional, Union
 
-__all__ = ["END", "NEED_DATA", "CodecEvent", "HTTP11Codec", "ResponseHead"]
+__all__ = [
+    "END",
+    "MAX_INTERIM_BYTES",
+    "MAX_INTERIM_RESPONSES",
+    "NEED_DATA",
+    "CodecEvent",
+    "HTTP11Codec",
+    "InterimCount",
+    "ResponseHead",
+]
+
+# Interim (1xx) responses one request accepts before its final one: a few 100 Continue,
+# 103 Early Hints or 102 Processing are normal; a server that keeps sending them is
+# stalling or attacking, and would otherwise hold the request until its read timeout.
+MAX_INTERIM_RESPONSES: Final = 100
+MAX_INTERIM_BYTES: Final = 256 * 1024
 
 
 class _Sentinel:
@@ -57,6 +72,33 @@ class ResponseHead:
 
 
 CodecEvent = Union[ResponseHead, bytes, _Sentinel]
+
+
+class InterimCount:
+    """Counts one request's interim responses against the caps (HTTP/1.1 and HTTP/2)."""
+
+    __slots__ = ("count", "size")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.size = 0
+
+    def add(self, status_code: int, headers: Sequence[tuple[bytes, bytes]]) -> Optional[str]:
+        """Count one interim head; the reason to give up on the request, if past a cap."""
+        self.count += 1
+        # The head's size as sent, near enough: status line, and "name: value\r\n" each.
+        self.size += 16 + sum(len(name) + len(value) + 4 for name, value in headers)
+        if self.count > MAX_INTERIM_RESPONSES:
+            return (
+                f"The server sent more than {MAX_INTERIM_RESPONSES} interim (1xx) responses "
+                f"before its final response (the last was {status_code})."
+            )
+        if self.size > MAX_INTERIM_BYTES:
+            return (
+                f"The server sent more than {MAX_INTERIM_BYTES} bytes of interim (1xx) "
+                f"response heads before its final response (the last was {status_code})."
+            )
+        return None
 
 
 class HTTP11Codec(abc.ABC):

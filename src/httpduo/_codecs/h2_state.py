@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable, Final, NoReturn, Optional, Prot
 
 from httpduo._models._exceptions import LocalProtocolError, RemoteProtocolError
 
+from .base import InterimCount
 from .h2 import (
     CONNECTION_WINDOW,
     DEFAULT_MAX_STREAMS,
@@ -75,6 +76,7 @@ class H2Stream:
         "error",
         "headers",
         "id",
+        "interim",
         "open",
         "received",
         "reused",
@@ -100,6 +102,7 @@ class H2Stream:
         self.open = True  # until the response is closed
         self.body_started = False  # the request body began to be consumed
         self.waiter: Optional[Waiter] = None
+        self.interim: Optional[InterimCount] = None  # 1xx heads received, once any is
 
 
 class H2ClientState:
@@ -398,8 +401,8 @@ class H2ClientState:
 
     def _on_response(self, event: h2.events.ResponseReceived) -> None:
         stream = self.streams.get(event.stream_id)
-        if stream is None:
-            return
+        if stream is None or stream.error is not None:
+            return  # gone, or failed already (by its interim responses)
         stream.status, stream.headers = response_head(event.headers)
         stream.received = True
         self.wake(stream)
@@ -407,8 +410,19 @@ class H2ClientState:
     def _on_informational(self, event: Any) -> None:
         # 1xx heads and trailers are not passed on; they do show the server is answering.
         stream = self.streams.get(event.stream_id)
-        if stream is not None:
-            stream.received = True
+        if stream is None:
+            return
+        stream.received = True
+        if stream.headers is not None or stream.error is not None:
+            return  # trailers
+        if stream.interim is None:
+            stream.interim = InterimCount()
+        status, headers = response_head(event.headers)
+        too_many = stream.interim.add(status, headers)
+        if too_many is not None:
+            # Failing the stream makes the request raise; closing it resets the stream.
+            stream.error = (RemoteProtocolError, too_many)
+            self.wake(stream)
 
     def _on_data(self, event: h2.events.DataReceived) -> None:
         stream_id: int = event.stream_id

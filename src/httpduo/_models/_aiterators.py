@@ -12,7 +12,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Sequence
 from types import AsyncGeneratorType
 from typing import Callable, Generic, Optional, TypeVar
 
@@ -49,9 +49,12 @@ class AsyncPipeline(Generic[S, T]):
     """`async for x in start(): yield from step(x)`, then `yield from finish()`, then
     `await end()`: a generator's loop written as an iterator class.
 
-    `start` is called on the first `__anext__`. `on_error` sees every exception raised
-    along the way (to attach the request to it, say) before it propagates. A step that
-    gives exactly one item (the usual case) hands it straight back: no buffering.
+    `start` is called on the first `__anext__`. A step (or `finish`) may give a list or
+    any iterable: a lazy one is drawn one item per `__anext__`, so a step that expands
+    its input (a decoder) never holds all its output at once; a list of exactly one item
+    (the usual case) is handed straight back. `on_error` sees every exception raised
+    along the way (to attach the request to it, say) before it propagates; if it returns
+    an awaitable (closing the response), that is awaited first.
     """
 
     __slots__ = ("_end", "_finish", "_on_error", "_open", "_pending", "_source", "_state", "_step")
@@ -59,10 +62,10 @@ class AsyncPipeline(Generic[S, T]):
     def __init__(
         self,
         start: Callable[[], AsyncIterator[S]],
-        step: Callable[[S], Sequence[T]],
-        finish: Callable[[], Sequence[T]] = _nothing,
+        step: Callable[[S], Iterable[T]],
+        finish: Callable[[], Iterable[T]] = _nothing,
         end: Optional[Callable[[], Awaitable[None]]] = None,
-        on_error: Optional[Callable[[BaseException], None]] = None,
+        on_error: Optional[Callable[[BaseException], Optional[Awaitable[None]]]] = None,
     ) -> None:
         self._open = start
         self._step = step
@@ -70,7 +73,7 @@ class AsyncPipeline(Generic[S, T]):
         self._end = end
         self._on_error = on_error
         self._source: Optional[AsyncIterator[S]] = None
-        self._pending: list[T] = []  # items still to give, last one first
+        self._pending: Optional[Iterator[T]] = None  # what a step has still to give
         self._state = _NEW
 
     def __aiter__(self) -> AsyncPipeline[S, T]:
@@ -81,15 +84,17 @@ class AsyncPipeline(Generic[S, T]):
         generator looping over it would; then only `StopAsyncIteration` follows."""
         source, self._source = self._source, None
         self._state = _DONE
-        self._pending = []
+        self._pending = None
         if isinstance(source, AsyncGeneratorType):
             await source.aclose()
 
     async def __anext__(self) -> T:
-        pending = self._pending
-        if pending:
-            return pending.pop()
         try:
+            pending = self._pending
+            if pending is not None:
+                for item in pending:
+                    return item
+                self._pending = None
             while True:
                 state = self._state
                 if state == _RUNNING:
@@ -101,11 +106,13 @@ class AsyncPipeline(Generic[S, T]):
                         items = self._finish()
                     else:
                         items = self._step(raw)
-                    if len(items) == 1:
-                        return items[0]
-                    if items:
-                        pending = self._pending = list(reversed(items))
-                        return pending.pop()
+                    kind = type(items)
+                    if (kind is list or kind is tuple) and len(items) == 1:  # type: ignore[arg-type]
+                        return items[0]  # type: ignore[index, no-any-return]
+                    pending = iter(items)
+                    for item in pending:
+                        self._pending = pending
+                        return item
                 elif state == _NEW:
                     self._state = _RUNNING
                     self._source = self._open()
@@ -120,7 +127,9 @@ class AsyncPipeline(Generic[S, T]):
         except BaseException as exc:
             self._state = _DONE
             self._source = None
-            self._pending = []
+            self._pending = None
             if self._on_error is not None:
-                self._on_error(exc)
+                cleanup = self._on_error(exc)
+                if cleanup is not None:
+                    await cleanup
             raise

@@ -23,7 +23,8 @@ unwrapped.
     │   │   ├── ProxyError
     │   │   └── UnsupportedProtocol
     │   ├── DecodingError
-    │   └── TooManyRedirects
+    │   ├── TooManyRedirects
+    │   └── ResponseTooLarge          (beyond httpx: an opt-in body size limit)
     └── HTTPStatusError               (carries .request and .response)
     InvalidURL                        (a ValueError-like error for bad URLs)
     CookieConflict
@@ -69,6 +70,7 @@ __all__ = [
     "StreamConsumed",
     "StreamError",
     "TimeoutException",
+    "ResponseTooLarge",
     "TooManyRedirects",
     "TransportError",
     "UnsupportedProtocol",
@@ -179,6 +181,16 @@ class DecodingError(RequestError):
 
 class TooManyRedirects(RequestError):
     """Too many redirects."""
+
+
+class ResponseTooLarge(RequestError):
+    """The response body is larger than the request's `max_response_body` or
+    `max_response_download` extension allows.
+
+    Raised as soon as the limit is passed (or up front, from `Content-Length`), before
+    the rest of the body is read or decoded; the response is closed first, and its
+    HTTP/1.1 connection is not reused.
+    """
 
 
 class HTTPStatusError(HTTPError):

@@ -57,6 +57,13 @@ def redirect_url(request: Request, response: Response) -> URL:
             f"Invalid URL in the redirect's Location header {location!r}: {exc}",
             request=request,
         ) from None
+    if url.scheme and url.scheme not in _DEFAULT_PORTS:
+        # Checked before anything is filled in, so the error names what the server sent.
+        raise UnsupportedProtocol(
+            f"Redirect to {location!r}: the scheme {url.scheme!r} is not supported "
+            "(only http and https are).",
+            request=request,
+        )
     # A "scheme-only" location like "https:///path" keeps the request's host.
     if url.scheme and not url.host:
         url = url.copy_with(host=request.url.host)

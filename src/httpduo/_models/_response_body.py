@@ -9,6 +9,12 @@ Rules of this module:
 - Whole-body reads (`read()`/`aread()`) take the stream's `_read_all()`/`_aread_all()`
   and decode once; iteration decodes chunk by chunk. Both count `num_bytes_downloaded`
   and attach the request to the errors they raise.
+- Memory stays bounded while iterating, however far the body expands: a decoder's
+  output is pulled out in pieces (`PULL_SIZE`, or the chunk size if larger) and each is
+  handed on before the next network read; nothing holds a whole network read's output.
+- The opt-in size limits (`_body_limit.py`) are counted as the body comes in; passing
+  one closes the response, then raises `ResponseTooLarge`. With a limit, `read()`
+  iterates too, so it stops as early as streaming does.
 - `Response` is the one class built on `ResponseBody`; its constructors set up the
   body's fields; `headers`, `_request` and `encoding` are `Response`'s, only read here.
 - No `__slots__` (here or in `Response`): a slotted base cannot be combined with an
@@ -19,11 +25,13 @@ Rules of this module:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union
 
 from ._aiterators import AsyncChunks, AsyncPipeline
+from ._body_limit import BodyLimit, body_limit
 from ._decoders import (
+    PULL_SIZE,
     ByteChunker,
     ContentDecoder,
     IdentityDecoder,
@@ -32,7 +40,14 @@ from ._decoders import (
     TextDecoder,
     get_content_decoder,
 )
-from ._exceptions import RequestError, StreamClosed, StreamConsumed, attach_request
+from ._exceptions import (
+    DecodingError,
+    RequestError,
+    ResponseTooLarge,
+    StreamClosed,
+    StreamConsumed,
+    attach_request,
+)
 from ._headers import Headers
 from ._streams import AsyncByteStream, SyncByteStream
 
@@ -76,6 +91,33 @@ def _check_chunk_size(chunk_size: Optional[int]) -> None:
         raise ValueError(f"chunk_size must be a positive integer or None, not {chunk_size!r}")
 
 
+def _decoded_pieces(
+    decoder: Optional[ContentDecoder],
+    raw: bytes,
+    size: int,
+    limit: Optional[BodyLimit],
+    seen: list[int],
+) -> Iterator[bytes]:
+    """What `raw` decodes to, `size` bytes at most per piece, counted against `limit`
+    (`seen[0]` is the running total)."""
+    if decoder is None:
+        if limit is not None:
+            seen[0] += len(raw)
+            limit.check_body(seen[0])
+        yield raw
+        return
+    decoder.feed(raw)
+    pull = decoder.pull
+    while True:
+        data = pull(size)
+        if not data:
+            return
+        if limit is not None:
+            seen[0] += len(data)
+            limit.check_body(seen[0])
+        yield data
+
+
 class ResponseBody:
     """Reading, iterating and closing a response's body (a base of `Response`)."""
 
@@ -90,6 +132,7 @@ class ResponseBody:
 
     # Response's own, read here.
     headers: Headers
+    status_code: int
     _request: Optional[Request]
     encoding: Optional[str]  # a property of Response's
 
@@ -105,13 +148,31 @@ class ResponseBody:
         codings = self.headers.get_list("content-encoding")
         if not codings:
             return None
-        decoder = get_content_decoder(codings)
+        try:
+            decoder = get_content_decoder(codings)
+        except DecodingError as exc:  # too many codings
+            attach_request(exc, self._request)
+            raise
         # identity and unknown codings pass the body through, as httpx does.
         return None if isinstance(decoder, IdentityDecoder) else decoder
+
+    def _limit(self) -> Optional[BodyLimit]:
+        request = self._request
+        return None if request is None else body_limit(request.extensions)
+
+    def _check_length(self, limit: BodyLimit) -> None:
+        # HEAD, 204 and 304 answers have no body, whatever Content-Length says.
+        request = self._request
+        if self.status_code in (204, 304) or (request is not None and request.method == "HEAD"):
+            return
+        limit.check_length(self.headers, self._content_decoder() is not None)
 
     def read(self) -> bytes:
         """Read and decode the whole body (once); return it."""
         content = self.__dict__.get("_content")
+        if content is None and self._limit() is not None:
+            # Piece by piece, so a body past the limit is refused before it is in memory.
+            content = self._content = b"".join(self.iter_bytes())
         if content is None:
             stream = self._start_reading(SyncByteStream, _SYNC_ON_ASYNC)
             try:
@@ -156,17 +217,23 @@ class ResponseBody:
                     yield content[start : start + size]
             return
         decoder = self._content_decoder()
-        if decoder is None and chunk_size is None:
+        limit = self._limit()
+        if decoder is None and chunk_size is None and limit is None:
             yield from self.iter_raw()
             return
         chunker = ByteChunker(chunk_size)
+        size = max(chunk_size or 0, PULL_SIZE)
+        seen = [0]
         try:
             for raw in self.iter_raw():
-                yield from chunker.decode(raw if decoder is None else decoder.decode(raw))
+                for data in _decoded_pieces(decoder, raw, size, limit, seen):
+                    yield from chunker.split(data)
             if decoder is not None:
-                yield from chunker.decode(decoder.flush())
+                yield from chunker.split(decoder.flush())
         except RequestError as exc:
             attach_request(exc, self._request)
+            if isinstance(exc, ResponseTooLarge):
+                self.close()
             raise
         yield from chunker.flush()
 
@@ -191,20 +258,27 @@ class ResponseBody:
         """Yield the body as received (not decoded); closes the response at the end."""
         _check_chunk_size(chunk_size)
         stream = self._start_reading(SyncByteStream, _SYNC_ON_ASYNC)
+        limit = self._limit()
         try:
-            if chunk_size is None:
+            if chunk_size is None and limit is None:
                 for raw in stream:
                     if raw:
                         self._num_bytes_downloaded += len(raw)
                         yield raw
             else:
+                if limit is not None:
+                    self._check_length(limit)
                 chunker = ByteChunker(chunk_size)
                 for raw in stream:
                     self._num_bytes_downloaded += len(raw)
-                    yield from chunker.decode(raw)
+                    if limit is not None:
+                        limit.check_download(self._num_bytes_downloaded)
+                    yield from chunker.split(raw)
                 yield from chunker.flush()
         except RequestError as exc:
             attach_request(exc, self._request)
+            if isinstance(exc, ResponseTooLarge):
+                self.close()
             raise
         self.close()
 
@@ -227,6 +301,9 @@ class ResponseBody:
     async def aread(self) -> bytes:
         """Read and decode the whole body (once); return it."""
         content = self.__dict__.get("_content")
+        if content is None and self._limit() is not None:
+            # Piece by piece, so a body past the limit is refused before it is in memory.
+            content = self._content = b"".join([data async for data in self.aiter_bytes()])
         if content is None:
             stream = self._start_reading(AsyncByteStream, _ASYNC_ON_SYNC)
             try:
@@ -246,27 +323,34 @@ class ResponseBody:
         content = self.__dict__.get("_content")
         if content is not None:
             return AsyncChunks(_slices(content, chunk_size))
-        if chunk_size is None and self._content_decoder() is None:
-            return self.aiter_raw()  # nothing to decode or re-cut: the raw chunks as they come
+        if chunk_size is None and self._content_decoder() is None and self._limit() is None:
+            return self.aiter_raw()  # nothing to decode, re-cut or count: the raw chunks
         decoder: Optional[ContentDecoder] = None
+        limit: Optional[BodyLimit] = None
         chunker = ByteChunker()
+        size = PULL_SIZE
+        seen = [0]
 
         def start() -> AsyncIterator[bytes]:
-            nonlocal decoder, chunker
+            nonlocal decoder, limit, chunker, size
             _check_chunk_size(chunk_size)
             decoder = self._content_decoder()
+            limit = self._limit()
             chunker = ByteChunker(chunk_size)
+            size = max(chunk_size or 0, PULL_SIZE)
             return self.aiter_raw()
 
-        def step(raw: bytes) -> list[bytes]:
-            return chunker.decode(raw if decoder is None else decoder.decode(raw))
+        def step(raw: bytes) -> Iterator[bytes]:
+            # Lazy: one network read may decode to far more than memory should hold.
+            for data in _decoded_pieces(decoder, raw, size, limit, seen):
+                yield from chunker.split(data)
 
-        def finish() -> list[bytes]:
-            if decoder is None:
-                return chunker.flush()
-            return chunker.decode(decoder.flush()) + chunker.flush()
+        def finish() -> Iterator[bytes]:
+            if decoder is not None:
+                yield from chunker.split(decoder.flush())
+            yield from chunker.flush()
 
-        return AsyncPipeline(start, step, finish, on_error=self._attach_request)
+        return AsyncPipeline(start, step, finish, on_error=self._on_async_error)
 
     def aiter_text(self, chunk_size: Optional[int] = None) -> AsyncIterator[str]:
         """Yield the body decoded as text, in `chunk_size` characters if given."""
@@ -296,26 +380,36 @@ class ResponseBody:
     def aiter_raw(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
         """Yield the body as received (not decoded); closes the response at the end."""
         chunker = ByteChunker()
+        limit: Optional[BodyLimit] = None
 
         def start() -> AsyncIterator[bytes]:
-            nonlocal chunker
+            nonlocal chunker, limit
             _check_chunk_size(chunk_size)
             stream = self._start_reading(AsyncByteStream, _ASYNC_ON_SYNC)
+            limit = self._limit()
+            if limit is not None:
+                self._check_length(limit)
             chunker = ByteChunker(chunk_size)
             return stream.__aiter__()
 
         def step(raw: bytes) -> list[bytes]:
             self._num_bytes_downloaded += len(raw)
+            if limit is not None:
+                limit.check_download(self._num_bytes_downloaded)
             return chunker.decode(raw)
 
         def finish() -> list[bytes]:
             return chunker.flush()
 
-        return AsyncPipeline(start, step, finish, self.aclose, self._attach_request)
+        return AsyncPipeline(start, step, finish, self.aclose, self._on_async_error)
 
-    def _attach_request(self, exc: BaseException) -> None:
+    def _on_async_error(self, exc: BaseException) -> Optional[Awaitable[None]]:
+        # Errors leave with the request attached; a body past its limit is closed first.
         if isinstance(exc, RequestError):
             attach_request(exc, self._request)
+            if isinstance(exc, ResponseTooLarge):
+                return self.aclose()
+        return None
 
     async def aclose(self) -> None:
         """Close the underlying stream (releasing its connection). Idempotent."""
