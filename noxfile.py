@@ -133,8 +133,8 @@ def downstream(session: nox.Session) -> None:
     no tests in their sdists: set HTTPDUO_DOWNSTREAM_RESPX / HTTPDUO_DOWNSTREAM_HISHEL to
     checkouts of those releases, or they are skipped (loudly). `-- --quick` runs a subset
     of every suite; other arguments go to `python -m downstream` (see its --help).
-    Not in the default sessions; the whole run takes about 8 minutes on two cores with new
-    venvs, 3 when they are kept (downstream/README.md).
+    Not in the default sessions (CI runs it after them): with new venvs the whole run takes
+    3 to 8 minutes on two cores, depending on load; under 2 when they are kept.
     """
     session.install("virtualenv")  # makes the fourteen venvs faster than stdlib venv
     workdir = Path(session.cache_dir) / "downstream"  # kept across runs, outside the venv
