@@ -14,7 +14,8 @@ Rules of this module:
 - No `__slots__` (here or in `Response`): a slotted base cannot be combined with an
   exception class (Starlette's TestClient builds `class _(Response, Exception)`).
 - `_content` is absent until the body is read, as in httpx: packages set it, and delete
-  it to make a response readable again (pytest-httpx), so it is looked up in `__dict__`.
+  it to make a response readable again (pytest-httpx), so it is read with
+  `getattr(self, "_content", None)` (no exception raised, no `__dict__` built).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class ResponseBody:
 
     def read(self) -> bytes:
         """Read and decode the whole body (once); return it."""
-        content = self.__dict__.get("_content")
+        content = getattr(self, "_content", None)
         if content is None:
             stream = self._start_reading(SyncByteStream, _SYNC_ON_ASYNC)
             try:
@@ -139,7 +140,7 @@ class ResponseBody:
     def iter_bytes(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
         """Yield the decoded body, in `chunk_size` pieces if given."""
         _check_chunk_size(chunk_size)
-        content = self.__dict__.get("_content")
+        content = getattr(self, "_content", None)
         if content is not None:
             if content:
                 size = chunk_size or len(content)
@@ -217,7 +218,7 @@ class ResponseBody:
 
     async def aread(self) -> bytes:
         """Read and decode the whole body (once); return it."""
-        content = self.__dict__.get("_content")
+        content = getattr(self, "_content", None)
         if content is None:
             stream = self._start_reading(AsyncByteStream, _ASYNC_ON_SYNC)
             try:
@@ -232,7 +233,7 @@ class ResponseBody:
     async def aiter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
         """Yield the decoded body, in `chunk_size` pieces if given."""
         _check_chunk_size(chunk_size)
-        content = self.__dict__.get("_content")
+        content = getattr(self, "_content", None)
         if content is not None:
             if content:
                 size = chunk_size or len(content)

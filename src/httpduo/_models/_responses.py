@@ -340,7 +340,7 @@ class Response(ResponseBody):
             if isinstance(default, str):
                 encoding = default
             else:
-                content = self.__dict__.get("_content")
+                content = getattr(self, "_content", None)
                 if content is None:
                     # The detector needs the body; until it is read, fall back uncached.
                     return "utf-8"
@@ -384,7 +384,7 @@ class Response(ResponseBody):
     @property
     def content(self) -> bytes:
         """The decoded body; raises `ResponseNotRead` for an unread streaming response."""
-        content: Optional[bytes] = self.__dict__.get("_content")
+        content: Optional[bytes] = getattr(self, "_content", None)
         if content is None:
             raise ResponseNotRead()
         return content
