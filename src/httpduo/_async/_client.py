@@ -210,9 +210,10 @@ class AsyncClient(BaseClient):
 
     def _transport_for_url(self, url: URL) -> AsyncBaseTransport:
         """The transport mounted for `url`, else the client's own (called per request)."""
-        for pattern, transport in self._mounts.items():
-            if pattern.matches(url):
-                return self._transport if transport is None else transport
+        if self._mounts:
+            for pattern, transport in self._mounts.items():
+                if pattern.matches(url):
+                    return self._transport if transport is None else transport
         return self._transport
 
     # ---- sending ---------------------------------------------------------------------

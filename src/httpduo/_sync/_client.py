@@ -211,9 +211,10 @@ class Client(BaseClient):
 
     def _transport_for_url(self, url: URL) -> BaseTransport:
         """The transport mounted for `url`, else the client's own (called per request)."""
-        for pattern, transport in self._mounts.items():
-            if pattern.matches(url):
-                return self._transport if transport is None else transport
+        if self._mounts:
+            for pattern, transport in self._mounts.items():
+                if pattern.matches(url):
+                    return self._transport if transport is None else transport
         return self._transport
 
     # ---- sending ---------------------------------------------------------------------
