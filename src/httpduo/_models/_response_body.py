@@ -13,9 +13,10 @@ Rules of this module:
   body's fields; `headers`, `_request` and `encoding` are `Response`'s, only read here.
 - No `__slots__` (here or in `Response`): a slotted base cannot be combined with an
   exception class (Starlette's TestClient builds `class _(Response, Exception)`).
-- `_content` is absent until the body is read, as in httpx: packages set it, and delete
-  it to make a response readable again (pytest-httpx), so it is read with
-  `getattr(self, "_content", None)` (no exception raised, no `__dict__` built).
+- The body once read is `_body_bytes` (None until then). httpx's name for it,
+  `_content`, is a property here with httpx's behaviour: absent until the body is read,
+  settable (vcrpy sets it) and deletable (pytest-httpx deletes it, with
+  `is_stream_consumed`/`is_closed` reset, to make a response readable again).
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class ResponseBody:
     stream: Union[SyncByteStream, AsyncByteStream]
     is_closed: bool
     is_stream_consumed: bool
-    _content: bytes  # absent until read (see the module's rules)
+    _body_bytes: Optional[bytes]  # the body once read (see the module's rules)
     _num_bytes_downloaded: int
     # Set by `Response._on_close`, which types the hook; it gets the response.
     _close_hook: Optional[Callable[[Any], None]]
@@ -84,6 +85,24 @@ class ResponseBody:
     headers: Headers
     _request: Optional[Request]
     encoding: Optional[str]  # a property of Response's
+
+    @property
+    def _content(self) -> bytes:
+        """Compatibility name (httpx's): the body once read, absent until then."""
+        content = self._body_bytes
+        if content is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute '_content'")
+        return content
+
+    @_content.setter
+    def _content(self, content: bytes) -> None:
+        self._body_bytes = content
+
+    @_content.deleter
+    def _content(self) -> None:
+        if self._body_bytes is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute '_content'")
+        self._body_bytes = None
 
     def _run_close_hook(self) -> None:
         # The hook is the client's: it sets `elapsed` (models read no clocks).
@@ -103,7 +122,7 @@ class ResponseBody:
 
     def read(self) -> bytes:
         """Read and decode the whole body (once); return it."""
-        content = getattr(self, "_content", None)
+        content = self._body_bytes
         if content is None:
             stream = self._start_reading(SyncByteStream, _SYNC_ON_ASYNC)
             try:
@@ -111,7 +130,7 @@ class ResponseBody:
             except RequestError as exc:
                 attach_request(exc, self._request)
                 raise
-            self._content = content
+            self._body_bytes = content
             self.close()
         return content
 
@@ -140,7 +159,7 @@ class ResponseBody:
     def iter_bytes(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
         """Yield the decoded body, in `chunk_size` pieces if given."""
         _check_chunk_size(chunk_size)
-        content = getattr(self, "_content", None)
+        content = self._body_bytes
         if content is not None:
             if content:
                 size = chunk_size or len(content)
@@ -218,7 +237,7 @@ class ResponseBody:
 
     async def aread(self) -> bytes:
         """Read and decode the whole body (once); return it."""
-        content = getattr(self, "_content", None)
+        content = self._body_bytes
         if content is None:
             stream = self._start_reading(AsyncByteStream, _ASYNC_ON_SYNC)
             try:
@@ -226,14 +245,14 @@ class ResponseBody:
             except RequestError as exc:
                 attach_request(exc, self._request)
                 raise
-            self._content = content
+            self._body_bytes = content
             await self.aclose()
         return content
 
     async def aiter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
         """Yield the decoded body, in `chunk_size` pieces if given."""
         _check_chunk_size(chunk_size)
-        content = getattr(self, "_content", None)
+        content = self._body_bytes
         if content is not None:
             if content:
                 size = chunk_size or len(content)
