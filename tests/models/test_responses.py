@@ -974,6 +974,8 @@ def test_content_is_absent_until_read_then_deletable_to_read_again() -> None:
     assert response._content == b"body"
     del response._content
     assert not hasattr(response, "_content")
+    with pytest.raises(AttributeError, match="_content"):
+        del response._content
     with pytest.raises(ResponseNotRead):
         _ = response.content
     response.is_stream_consumed = False

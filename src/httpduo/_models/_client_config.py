@@ -93,6 +93,11 @@ class ClientState(enum.Enum):
     CLOSED = 3  # closed or exited: it sends no more requests
 
 
+# The members as module constants: looking a member up on an Enum class is slow (it goes
+# through the metaclass), and `send` checks the state on every request.
+UNOPENED, OPENED, CLOSED = ClientState.UNOPENED, ClientState.OPENED, ClientState.CLOSED
+
+
 class BaseClient:
     """Settings and request building shared by `Client` and `AsyncClient`."""
 
@@ -122,14 +127,14 @@ class BaseClient:
         self.event_hooks = event_hooks  # the setter validates and copies
         self._trust_env = trust_env
         self._default_encoding = default_encoding
-        self._state = ClientState.UNOPENED
+        self._state = UNOPENED
 
     # ---- configuration ---------------------------------------------------------------
 
     @property
     def is_closed(self) -> bool:
         """Whether the client has been closed."""
-        return self._state is ClientState.CLOSED
+        return self._state is CLOSED
 
     @property
     def trust_env(self) -> bool:

@@ -19,8 +19,10 @@ Rules of this module:
   body's fields; `headers`, `_request` and `encoding` are `Response`'s, only read here.
 - No `__slots__` (here or in `Response`): a slotted base cannot be combined with an
   exception class (Starlette's TestClient builds `class _(Response, Exception)`).
-- `_content` is absent until the body is read, as in httpx: packages set it, and delete
-  it to make a response readable again (pytest-httpx), so it is looked up in `__dict__`.
+- The body once read is `_body_bytes` (None until then). httpx's name for it,
+  `_content`, is a property here with httpx's behaviour: absent until the body is read,
+  settable (vcrpy sets it) and deletable (pytest-httpx deletes it, with
+  `is_stream_consumed`/`is_closed` reset, to make a response readable again).
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ class ResponseBody:
     stream: Union[SyncByteStream, AsyncByteStream]
     is_closed: bool
     is_stream_consumed: bool
-    _content: bytes  # absent until read (see the module's rules)
+    _body_bytes: Optional[bytes]  # the body once read (see the module's rules)
     _num_bytes_downloaded: int
     # Set by `Response._on_close`, which types the hook; it gets the response.
     _close_hook: Optional[Callable[[Any], None]]
@@ -135,6 +137,24 @@ class ResponseBody:
     status_code: int
     _request: Optional[Request]
     encoding: Optional[str]  # a property of Response's
+
+    @property
+    def _content(self) -> bytes:
+        """Compatibility name (httpx's): the body once read, absent until then."""
+        content = self._body_bytes
+        if content is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute '_content'")
+        return content
+
+    @_content.setter
+    def _content(self, content: bytes) -> None:
+        self._body_bytes = content
+
+    @_content.deleter
+    def _content(self) -> None:
+        if self._body_bytes is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute '_content'")
+        self._body_bytes = None
 
     def _run_close_hook(self) -> None:
         # The hook is the client's: it sets `elapsed` (models read no clocks).
@@ -169,10 +189,10 @@ class ResponseBody:
 
     def read(self) -> bytes:
         """Read and decode the whole body (once); return it."""
-        content = self.__dict__.get("_content")
+        content = self._body_bytes
         if content is None and self._limit() is not None:
             # Piece by piece, so a body past the limit is refused before it is in memory.
-            content = self._content = b"".join(self.iter_bytes())
+            content = self._body_bytes = b"".join(self.iter_bytes())
         if content is None:
             stream = self._start_reading(SyncByteStream, _SYNC_ON_ASYNC)
             try:
@@ -180,7 +200,7 @@ class ResponseBody:
             except RequestError as exc:
                 attach_request(exc, self._request)
                 raise
-            self._content = content
+            self._body_bytes = content
             self.close()
         return content
 
@@ -209,7 +229,7 @@ class ResponseBody:
     def iter_bytes(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
         """Yield the decoded body, in `chunk_size` pieces if given."""
         _check_chunk_size(chunk_size)
-        content = self.__dict__.get("_content")
+        content = self._body_bytes
         if content is not None:
             if content:
                 size = chunk_size or len(content)
@@ -300,10 +320,10 @@ class ResponseBody:
 
     async def aread(self) -> bytes:
         """Read and decode the whole body (once); return it."""
-        content = self.__dict__.get("_content")
+        content = self._body_bytes
         if content is None and self._limit() is not None:
             # Piece by piece, so a body past the limit is refused before it is in memory.
-            content = self._content = b"".join([data async for data in self.aiter_bytes()])
+            content = self._body_bytes = b"".join([data async for data in self.aiter_bytes()])
         if content is None:
             stream = self._start_reading(AsyncByteStream, _ASYNC_ON_SYNC)
             try:
@@ -311,7 +331,7 @@ class ResponseBody:
             except RequestError as exc:
                 attach_request(exc, self._request)
                 raise
-            self._content = content
+            self._body_bytes = content
             await self.aclose()
         return content
 
@@ -320,7 +340,7 @@ class ResponseBody:
 
     def aiter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
         """Yield the decoded body, in `chunk_size` pieces if given."""
-        content = self.__dict__.get("_content")
+        content = self._body_bytes
         if content is not None:
             return AsyncChunks(_slices(content, chunk_size))
         if chunk_size is None and self._content_decoder() is None and self._limit() is None:

@@ -100,6 +100,7 @@ class Response(ResponseBody):
         self._close_hook = None
         self._num_bytes_downloaded = 0
         self._cookies = None
+        self._body_bytes = None
 
         if stream is not None:
             self.stream = stream
@@ -128,7 +129,7 @@ class Response(ResponseBody):
             # A body given in memory was not downloaded: report 0, as httpx does.
             self._num_bytes_downloaded = 0
         else:
-            self._content = body._content
+            self._body_bytes = body._content
             self.is_closed = True
             self.is_stream_consumed = True
 
@@ -157,6 +158,7 @@ class Response(ResponseBody):
         self._close_hook = None
         self._num_bytes_downloaded = 0
         self._cookies = None
+        self._body_bytes = None
         self.stream = stream
         self.is_closed = False
         self.is_stream_consumed = False
@@ -339,12 +341,11 @@ class Response(ResponseBody):
             default = self.default_encoding
             if isinstance(default, str):
                 encoding = default
+            elif self._body_bytes is None:
+                # The detector needs the body; until it is read, fall back uncached.
+                return "utf-8"
             else:
-                content = self.__dict__.get("_content")
-                if content is None:
-                    # The detector needs the body; until it is read, fall back uncached.
-                    return "utf-8"
-                encoding = default(content) or "utf-8"
+                encoding = default(self._body_bytes) or "utf-8"
         self._encoding = encoding
         self._encoding_known = True
         return encoding
@@ -384,7 +385,7 @@ class Response(ResponseBody):
     @property
     def content(self) -> bytes:
         """The decoded body; raises `ResponseNotRead` for an unread streaming response."""
-        content: Optional[bytes] = self.__dict__.get("_content")
+        content = self._body_bytes
         if content is None:
             raise ResponseNotRead()
         return content

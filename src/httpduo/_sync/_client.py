@@ -31,7 +31,7 @@ from typing import Any, Callable, Optional, TypeVar, Union
 
 from .._backends.clock import perf_counter
 from .._models._auth import Auth
-from .._models._client_config import BaseClient, ClientState, EventHook
+from .._models._client_config import CLOSED, OPENED, UNOPENED, BaseClient, EventHook
 from .._models._config import (
     DEFAULT_LIMITS,
     DEFAULT_MAX_REDIRECTS,
@@ -211,9 +211,10 @@ class Client(BaseClient):
 
     def _transport_for_url(self, url: URL) -> BaseTransport:
         """The transport mounted for `url`, else the client's own (called per request)."""
-        for pattern, transport in self._mounts.items():
-            if pattern.matches(url):
-                return self._transport if transport is None else transport
+        if self._mounts:
+            for pattern, transport in self._mounts.items():
+                if pattern.matches(url):
+                    return self._transport if transport is None else transport
         return self._transport
 
     # ---- sending ---------------------------------------------------------------------
@@ -298,9 +299,9 @@ class Client(BaseClient):
         follow_redirects: Union[bool, UseClientDefault] = USE_CLIENT_DEFAULT,
     ) -> Response:
         """Send a built request, following the auth flow and (if asked) redirects."""
-        if self._state is ClientState.CLOSED:
+        if self._state is CLOSED:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
-        self._state = ClientState.OPENED
+        self._state = OPENED
         follow = (
             self.follow_redirects
             if isinstance(follow_redirects, UseClientDefault)
@@ -625,17 +626,17 @@ class Client(BaseClient):
 
     def close(self) -> None:
         """Close the transports and every pooled connection."""
-        if self._state is not ClientState.CLOSED:
-            self._state = ClientState.CLOSED
+        if self._state is not CLOSED:
+            self._state = CLOSED
             for transport in self._transports():
                 transport.close()
 
     def __enter__(self: T) -> T:
-        if self._state is not ClientState.UNOPENED:
-            if self._state is ClientState.OPENED:
+        if self._state is not UNOPENED:
+            if self._state is OPENED:
                 raise RuntimeError("Cannot open a client instance more than once.")
             raise RuntimeError("Cannot reopen a client instance, once it has been closed.")
-        self._state = ClientState.OPENED
+        self._state = OPENED
         for transport in self._transports():
             transport.__enter__()
         return self
@@ -646,7 +647,7 @@ class Client(BaseClient):
         exc_value: Optional[BaseException] = None,
         traceback: Optional[TracebackType] = None,
     ) -> None:
-        self._state = ClientState.CLOSED
+        self._state = CLOSED
         # Reverse order: transports holding task groups must exit as they were entered.
         for transport in reversed(self._transports()):
             transport.__exit__(exc_type, exc_value, traceback)
