@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import tempfile
 import time
 from typing import IO, Optional
@@ -106,6 +107,18 @@ def _copy(response: httpduo.Response, file: IO[bytes]) -> int:
     return written
 
 
+def _hold_sigint() -> bool:
+    """Block SIGINT in this thread where the platform can (POSIX); True if it did."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return False
+    return signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def _release_sigint(held: bool) -> None:
+    if held:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -116,11 +129,20 @@ def download(response: httpduo.Response, path: str, *, force: bool, output: Outp
     """Save the body to `path`; returns the number of bytes saved."""
     directory = os.path.dirname(os.path.abspath(path))
     name = os.path.basename(path)
+    temporary: Optional[str] = None
+    # Ctrl-C while mkstemp has made the file but not yet named it to us would leave the
+    # file behind (seen on a loaded machine): SIGINT waits until the name is known, and
+    # is raised, if it came, where the handlers below remove the file.
+    held = _hold_sigint()
     try:
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
-    except OSError as exc:
-        raise CliError(f"cannot write {path}: {exc.strerror or exc}", WRITE) from None
-    try:
+        try:
+            descriptor, temporary = tempfile.mkstemp(
+                prefix=f".{name}.", suffix=".part", dir=directory
+            )
+        except OSError as exc:
+            raise CliError(f"cannot write {path}: {exc.strerror or exc}", WRITE) from None
+        finally:
+            _release_sigint(held)
         with os.fdopen(descriptor, "wb") as file:
             if output.err_is_terminal:
                 written = _copy_with_progress(response, file, name, output)
@@ -132,12 +154,14 @@ def download(response: httpduo.Response, path: str, *, force: bool, output: Outp
             raise CliError(f"{path} already exists; use --force to overwrite it", WRITE)
         os.replace(temporary, path)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
         raise CliError(f"cannot write {path}: {exc.strerror or exc}", WRITE) from None
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
         raise
     output.note(f"Saved {written:,} bytes to {path}")
     return written
