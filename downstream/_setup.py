@@ -157,6 +157,27 @@ def create_venv(path: Path, log: Path) -> Path:
     return path / "bin" / "python"
 
 
+# The protocol packages under the HTTP libraries are part of what the two runs compare
+# (httpcore 1.0.7 pins h11 < 0.15; httpduo needs h11 >= 0.16): never held at httpx's.
+_HTTP_STACK = frozenset({"h11", "h2", "hpack", "hyperframe", "httptools", "socksio"})
+
+
+def _pinned(pip: list[str]) -> str:
+    """`name==version` for what a venv has installed, URL installs and the HTTP stack's
+    own packages left out: the constraints installing httpduo must keep."""
+    frozen = subprocess.run(
+        [*pip, "freeze", "--exclude-editable"], capture_output=True, text=True, check=True
+    ).stdout
+    lines = [
+        line
+        for line in frozen.splitlines()
+        if "==" in line
+        and " @ " not in line
+        and line.split("==")[0].strip().lower() not in _HTTP_STACK
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def prepare_venv(
     project: Project,
     side: str,
@@ -191,7 +212,16 @@ def prepare_venv(
         if side == "httpduo":
             run_logged([*pip, "uninstall", "-y", "httpx", "httpcore"], log)
             spec = f"{httpduo}[{HTTPDUO_EXTRAS}]"
-            run_logged([*pip, "install", *(["-e"] if editable else []), spec], log)
+            # Installing httpduo may add packages but never move one the project resolved
+            # (anyio, say): the two runs must differ in the HTTP library only. A floor of
+            # httpduo's above a project's pin then fails here, saying which, instead of
+            # silently testing another version.
+            constraints = venv / "downstream-constraints.txt"
+            constraints.write_text(_pinned(pip))
+            run_logged(
+                [*pip, "install", "-c", str(constraints), *(["-e"] if editable else []), spec],
+                log,
+            )
         stamp_file.write_text(stamp)
     elif side == "httpduo" and not editable:
         # The checkout may have changed since the venv was made: reinstall it alone.

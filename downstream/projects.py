@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 PYTEST = "pytest==8.3.4"
 PYTEST_ASYNCIO = "pytest-asyncio==0.24.0"
 PYTEST_COV = "pytest-cov==6.0.0"  # only so that addopts' --cov flags parse; runs use --no-cov
-ANYIO = "anyio==4.8.0"
+# httpduo's own floor (pyproject): a lower pin would be upgraded on the httpduo side only,
+# and the two runs would then differ in anyio, not just in the HTTP library (newer anyio
+# releases deprecate names Starlette's TestClient uses, which its warnings-as-errors fail).
+ANYIO = "anyio==4.10.0"
 TRIO = "trio==0.28.0"
 STARLETTE = "starlette==0.45.3"
 
