@@ -284,15 +284,18 @@ class DeflateDecoder(_ZlibDecoder):
         return rest
 
 
-# Without output_buffer_limit (brotli < 1.2), input is fed this many bytes at a time.
+# Without output_buffer_limit (brotli < 1.2, below the extra's floor), input is fed this
+# many bytes at a time: it keeps old bindings working, it does not bound their output.
 _BROTLI_SLICE = 1024
 
 
 class BrotliDecoder(ContentDecoder):
     """br (brotli), with the `brotli` or `brotlicffi` package.
 
-    Output is bounded with the bindings' `output_buffer_limit` where they have it
-    (brotli >= 1.2); older versions get their input in small slices instead.
+    Output is bounded with the bindings' `output_buffer_limit` (brotli and brotlicffi
+    1.2, the `brotli` extra's floor). An older binding installed some other way gets its
+    input in small slices, which does NOT bound a bomb's output (a 1 GiB br bomb grew
+    memory by 1.1 GiB with brotli 1.0.9).
     """
 
     __slots__ = ("_busy", "_decompressor", "_in_stream", "_input", "_limited", "_process")
