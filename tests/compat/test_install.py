@@ -235,7 +235,8 @@ def test_modules_vanish_from_sys_modules_on_uninstall(name: str) -> None:
         f"""
         import sys, httpduo
         httpduo.install_as_httpx()
-        import httpx
+        import {name}._exceptions
+        assert "{name}._exceptions" in sys.modules
         httpduo.uninstall_as_httpx()
         print([m for m in sys.modules if m.split('.')[0] == "{name}"])
         """
